@@ -1,0 +1,1 @@
+"""stance-pipeline: sentence-level speaker, stance and role labelling of news articles."""

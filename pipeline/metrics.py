@@ -1,0 +1,57 @@
+"""The one metric function every model is scored with."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+from pipeline.config import TASKS
+
+
+def _present(y_true, y_pred, labels: list[str]) -> list[str]:
+    """Labels seen in gold or predictions, in config order: macro-F1 averages over these only,
+    so a class absent from the evaluated data does not count as a zero."""
+    seen = set(y_true) | set(y_pred)
+    return [label for label in labels if label in seen]
+
+
+def macro_f1(y_true, y_pred, labels: list[str]) -> float:
+    return float(f1_score(y_true, y_pred, labels=_present(y_true, y_pred, labels), average="macro", zero_division=0))
+
+
+def bootstrap_ci(y_true, y_pred, labels, n_boot: int, seed: int, level: float = 0.95) -> list[float]:
+    """Percentile interval of macro-F1 over sentences resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scores = [macro_f1(y_true[i], y_pred[i], labels) for i in rng.integers(0, len(y_true), (n_boot, len(y_true)))]
+    tail = (1 - level) / 2 * 100
+    return [round(float(np.percentile(scores, tail)), 4), round(float(np.percentile(scores, 100 - tail)), 4)]
+
+
+def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: int, seed: int) -> dict:
+    """macro-F1 with interval, accuracy, majority-class reference and per-class figures."""
+    if len(y_true) != len(y_pred) or not y_true:
+        raise ValueError(f"need equal, non-empty gold and predictions (got {len(y_true)} and {len(y_pred)})")
+    values, counts = np.unique(y_true, return_counts=True)
+    majority = str(values[np.argmax(counts)])
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
+        "macro_f1_ci": bootstrap_ci(y_true, y_pred, labels, n_boot, seed),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "majority_macro_f1": round(macro_f1(y_true, [majority] * len(y_true), labels), 4),
+        "majority_label": majority,
+        "n": len(y_true),
+        "per_class": {
+            label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                    "f1": round(float(f[i]), 4), "support": int(s[i])}
+            for i, label in enumerate(labels)
+        },
+    }
+
+
+def score(gold: list[dict], predicted: list[dict], label_sets: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Score aligned gold and predicted rows on every task: the shape of metrics/<model>.json."""
+    return {
+        task: score_task([g[task] for g in gold], [p[task] for p in predicted], label_sets[task], n_boot, seed)
+        for task in TASKS
+    }

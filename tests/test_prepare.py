@@ -1,0 +1,90 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.errors import DataError
+from pipeline.prepare import prepare
+from tests.conftest import TINY_LABELS, TINY_TEXT, write_article
+
+
+def _edit(path, line_index, **changes):
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[line_index].update(changes)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return rows
+
+
+def test_prepare_joins_text_labels_target_and_context(tiny_article):
+    articles, annotations = tiny_article
+    rows = prepare([articles], [annotations.parent], use_synthetic=True, window=1)
+    assert [r["uid"] for r in rows] == ["tiny:0", "tiny:1", "tiny:2", "tiny:3"]
+    assert rows[1]["context"] == rows[0]["text"]
+    assert rows[0]["target"] == "Ukraine attacked the dam."
+    assert (rows[2]["speaker"], rows[2]["stance"], rows[2]["role"]) == TINY_LABELS[2]
+    assert not any(r["synthetic"] for r in rows)
+
+
+def test_unknown_label_names_file_line_field_value_and_allowed(tiny_article):
+    articles, annotations = tiny_article
+    _edit(annotations, 2, stance="maybe")
+    with pytest.raises(DataError) as err:
+        prepare([articles], [annotations.parent], True, 1)
+    message = str(err.value)
+    assert f"{annotations}:3:" in message and "'stance'" in message and "'maybe'" in message
+    assert "support, deny, neutral" in message
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"text": "Something else."}, "does not match sentence 1"),
+    ({"sentence_id": 5}, "expected 1"),
+    ({"speaker": None}, "'speaker' has value None"),
+    ({"colour": "red"}, "unknown field 'colour'"),
+])
+def test_bad_rows_are_located(tiny_article, change, expected):
+    articles, annotations = tiny_article
+    _edit(annotations, 1, **change)
+    with pytest.raises(DataError, match=expected):
+        prepare([articles], [annotations.parent], True, 1)
+
+
+def test_missing_and_extra_sentences(tiny_article):
+    articles, annotations = tiny_article
+    lines = annotations.read_text(encoding="utf-8").splitlines(keepends=True)
+    annotations.write_text("".join(lines[:-1]), encoding="utf-8")
+    with pytest.raises(DataError, match="missing sentence 3"):
+        prepare([articles], [annotations.parent], True, 1)
+    annotations.write_text("".join(lines + [lines[-1]]), encoding="utf-8")
+    with pytest.raises(DataError, match=r":5: extra sentence"):
+        prepare([articles], [annotations.parent], True, 1)
+
+
+def test_synthetic_articles_are_marked_and_can_be_left_out(tmp_path, tiny_article):
+    articles, annotations = tiny_article
+    write_article(tmp_path / "syn", "syn_1", TINY_TEXT, TINY_LABELS, synthetic=True, annotations=tmp_path / "syn_ann")
+    rows = prepare([articles, tmp_path / "syn"], [annotations.parent, tmp_path / "syn_ann"], True, 1)
+    assert sum(r["synthetic"] for r in rows) == 4
+    rows = prepare([articles, tmp_path / "syn"], [annotations.parent, tmp_path / "syn_ann"], False, 1)
+    assert not any(r["synthetic"] for r in rows)
+
+
+def test_annotations_without_article_are_refused(tiny_article):
+    articles, annotations = tiny_article
+    (annotations.parent / "orphan.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match="orphan.jsonl: no article text"):
+        prepare([articles], [annotations.parent], True, 1)
+
+
+def test_command_prints_one_line_and_exits_2(tiny_article, tmp_path):
+    articles, annotations = tiny_article
+    _edit(annotations, 0, role="maybe")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.prepare", "--articles", str(articles),
+         "--annotations", str(annotations.parent), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "tiny.jsonl:1:" in error_lines[0] and "'maybe'" in error_lines[0]

@@ -1,0 +1,33 @@
+from collections import Counter
+
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.split import TRAIN_ONLY, assign_folds
+from tests.conftest import make_rows
+
+
+def test_folds_are_deterministic_stratified_and_cover_real_rows():
+    rows = make_rows(5)
+    folds = assign_folds(rows, 5, seed=1, stratify="speaker")
+    assert folds == assign_folds(rows, 5, seed=1, stratify="speaker")
+    assert sorted(Counter(f["fold"] for f in folds).values()) == [5] * 5
+    by_fold = {}
+    for row, f in zip(rows, folds):
+        by_fold.setdefault(f["fold"], Counter())[row["speaker"]] += 1
+    assert all(counts == Counter({s: 1 for s in ("russia", "ukraine", "us", "other", "narrator")})
+               for counts in by_fold.values())
+
+
+def test_groups_stay_together_and_synthetic_rows_train_only():
+    rows = make_rows(4)
+    derived = dict(rows[0], uid="a0:0:aug", synthetic=True, group=rows[0]["group"])
+    synthetic = dict(rows[1], uid="syn:1", synthetic=True, group="syn:1")
+    folds = {f["uid"]: f["fold"] for f in assign_folds(rows + [derived, synthetic], 4, 0, "stance")}
+    assert folds["a0:0:aug"] == folds[rows[0]["uid"]] != TRAIN_ONLY
+    assert folds["syn:1"] == TRAIN_ONLY
+
+
+def test_too_few_rows_for_the_folds():
+    with pytest.raises(UserError, match="cannot fill 30 folds"):
+        assign_folds(make_rows(1), 30, 0, "stance")
