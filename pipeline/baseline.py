@@ -43,12 +43,12 @@ class BaselineModel:
 
     name = "baseline"
 
-    def __init__(self, pipelines: dict[str, Pipeline], labels: dict[str, list[str]]):
-        self.pipelines, self.labels = pipelines, labels
+    def __init__(self, pipelines: dict[str, Pipeline], labels: dict[str, list[str]], actors: bool):
+        self.pipelines, self.labels, self.actors = pipelines, labels, actors
 
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, columns in the order of configs/labels.yaml."""
-        frame = pd.DataFrame(baseline_columns(rows))
+        frame = pd.DataFrame(baseline_columns(rows, self.actors))
         out = {}
         for task in TASKS:
             pipe = self.pipelines[task]
@@ -60,8 +60,9 @@ class BaselineModel:
 
 
 def fit(rows: list[dict], cfg: dict, labels: dict) -> BaselineModel:
-    frame = pd.DataFrame(baseline_columns(rows))
-    return BaselineModel({task: build_pipeline(cfg).fit(frame, [r[task] for r in rows]) for task in TASKS}, labels)
+    frame = pd.DataFrame(baseline_columns(rows, cfg["use_actors"]))
+    pipelines = {task: build_pipeline(cfg).fit(frame, [r[task] for r in rows]) for task in TASKS}
+    return BaselineModel(pipelines, labels, cfg["use_actors"])
 
 
 def save(model: BaselineModel, folder: Path, cfg: dict) -> None:
@@ -86,7 +87,7 @@ def load(folder: Path) -> BaselineModel:
             pipelines[task] = sio.load(path, trusted=untrusted)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
         raise UserError(f"baseline model in {folder} is missing or corrupt ({err}); run `dvc repro`") from None
-    return BaselineModel(pipelines, meta["labels"])
+    return BaselineModel(pipelines, meta["labels"], meta["params"]["use_actors"])
 
 
 @cli
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cfg, labels = params("baseline"), label_sets()
     rows, folds = load_rows(args.data), load_rows(args.folds)
-    oof = out_of_fold(rows, folds, lambda train, fold: fit(train, cfg, labels))
+    oof = out_of_fold(rows, folds, lambda train, fold, _: fit(train, cfg, labels))
     write_jsonl(args.out / "oof.jsonl", oof)
     save(fit(rows, cfg, labels), args.out, cfg)
     log.info("saved baseline trained on %d rows and %d out-of-fold predictions to %s", len(rows), len(oof), args.out)

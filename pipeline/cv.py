@@ -19,10 +19,11 @@ def join_folds(rows: list[dict], folds: list[dict]) -> dict[str, int]:
     return fold_of
 
 
-def out_of_fold(rows: list[dict], folds: list[dict], fit: Callable[[list[dict], int], object]) -> list[dict]:
-    """Train `fit(train_rows, fold)` once per fold, predict the held-out real rows.
+def out_of_fold(rows: list[dict], folds: list[dict], fit: Callable[[list[dict], int, list[dict]], object]) -> list[dict]:
+    """Train `fit(train_rows, fold, held_out_rows)` once per fold, predict the held-out real rows.
 
-    Synthetic rows (fold -1) are always in training and never predicted.
+    Synthetic rows (fold -1) are always in training and never predicted. `fit` may predict the
+    held-out rows to draw a learning curve, never to choose anything.
     """
     fold_of = join_folds(rows, folds)
     oof: list[dict] = []
@@ -31,7 +32,7 @@ def out_of_fold(rows: list[dict], folds: list[dict], fit: Callable[[list[dict], 
         train = [row for row in rows if fold_of[row["uid"]] != fold]
         test = [row for row in rows if fold_of[row["uid"]] == fold and not row["synthetic"]]
         log.info("fold %d: %d training rows, %d held out", fold, len(train), len(test))
-        model = fit(train, fold)
+        model = fit(train, fold, test)
         for row, pred in zip(test, predict_rows(model, test)):
             oof.append({"uid": row["uid"], "fold": fold, **pred})
     return oof

@@ -10,6 +10,7 @@ from pipeline.config import TASKS, label_sets, params
 from pipeline.errors import UserError, cli
 from pipeline.jsonl import load_rows, write_jsonl
 from pipeline.metrics import score
+from pipeline.schema import check_row
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,60 @@ def write_confusions(folder: Path, gold: list[dict], predicted: list[dict]) -> N
     for task in TASKS:
         pairs = [{"actual": g[task], "predicted": p[task]} for g, p in zip(gold, predicted)]
         write_jsonl(folder / f"{task}.jsonl", pairs)
+
+
+def load_labelled(path: Path, window: int) -> list[dict]:
+    """Rows in the label-guide format, each with its target; context from the same article."""
+    from pipeline.context import contexts
+    from pipeline.jsonl import read_jsonl
+
+    labels, articles = label_sets(), {}
+    for line, row in read_jsonl(path):
+        row = check_row({k: v for k, v in row.items() if k != "target"}, path, line, labels) | {"target": row.get("target")}
+        if not isinstance(row["target"], str) or not row["target"].strip():
+            raise UserError(f"{path}:{line}: field 'target' has value {row['target']!r}; expected the article's claim")
+        articles.setdefault(row["article_id"], []).append(row)
+    rows = []
+    for article_id, items in articles.items():
+        items.sort(key=lambda r: r["sentence_id"])
+        for item, context in zip(items, contexts([r["text"] for r in items], window)):
+            rows.append(dict(item, uid=f"{article_id}:{item['sentence_id']}", context=context, synthetic=False))
+    return rows
+
+
+def print_tables(metrics: dict, model: str, stream=None) -> None:
+    for task in TASKS:
+        m = metrics[task]
+        print(f"{model} {task}: macro-F1 {m['macro_f1']:.3f} [{m['macro_f1_ci'][0]:.3f}, {m['macro_f1_ci'][1]:.3f}]"
+              f"  accuracy {m['accuracy']:.3f}  majority {m['majority_macro_f1']:.3f}  n={m['n']}", file=stream)
+        print("  " + "  ".join(f"{label} F1 {c['f1']:.2f} (n={c['support']})" for label, c in m["per_class"].items()),
+              file=stream)
+
+
+def evaluate_file(data: Path, model_name: str, model_dir: Path | None = None) -> dict:
+    """Score a saved model on any labelled file through the prediction API."""
+    from pipeline.predict import load_model, predict_rows
+
+    cfg = params("evaluate")
+    rows = load_labelled(data, params("prepare")["context_sentences"])
+    predictions = predict_rows(load_model(model_name, model_dir), rows)
+    return score(rows, predictions, label_sets(), cfg["n_bootstrap"], cfg["seed"])
+
+
+@cli
+def cli_main(argv: list[str] | None = None) -> None:
+    """stance-evaluate: score a saved model on a labelled JSONL file."""
+    parser = argparse.ArgumentParser(prog="stance-evaluate", description="Score a saved model on labelled sentences "
+                                     "(rows with article_id, sentence_id, text, target, speaker, stance, role).")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", default="transformer", help="transformer or baseline (default: transformer)")
+    parser.add_argument("--model-dir", type=Path, help="model folder (default: models/<model>)")
+    parser.add_argument("--out", type=Path, help="write the metrics JSON here (same shape as metrics/<model>.json)")
+    args = parser.parse_args(argv)
+    metrics = evaluate_file(args.data, args.model, args.model_dir)
+    print_tables(metrics, args.model)
+    if args.out:
+        write_metrics(args.out, metrics)
 
 
 @cli

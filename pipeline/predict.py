@@ -1,14 +1,17 @@
-"""Prediction: the one path from sentence rows to labels, used by evaluation and the command."""
+"""Prediction: the one path from sentences to labels, used by evaluation and `stance-predict`."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from pipeline.config import ROOT, TASKS
+from pipeline.config import ROOT, TASKS, params
+from pipeline.context import contexts
 from pipeline.errors import UserError
+from pipeline.segment import split_sentences
 
 log = logging.getLogger(__name__)
 MODELS = ("transformer", "baseline")
+_loaded: dict[tuple[str, str], object] = {}
 
 
 def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
@@ -23,24 +26,71 @@ def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
 
 
 def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
-    """Label rows ({text, context, target}) with any model exposing predict_proba and labels."""
-    out: list[dict] = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
-        probs = model.predict_proba(batch)
-        out.extend(decode(probs, model.labels, i) for i in range(len(batch)))
+    """Label rows ({text, context, target}) with any model exposing predict_proba and labels.
+
+    Rows are batched by length (less padding) and returned in input order.
+    """
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
+    out: list[dict | None] = [None] * len(rows)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        probs = model.predict_proba([rows[i] for i in idx])
+        for j, i in enumerate(idx):
+            out[i] = decode(probs, model.labels, j)
     return out
 
 
 def load_model(name: str, folder: Path | None = None):
-    """Load a saved model by name from models/<name>/ (or the given folder)."""
+    """Load a saved model by name from models/<name>/ (or the given folder), once per process."""
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
     folder = Path(folder) if folder else ROOT / "models" / name
-    if not folder.is_dir():
-        raise UserError(f"model folder {folder} not found; run `dvc repro` to train it")
-    if name == "baseline":
-        from pipeline.baseline import load
-    else:
-        from pipeline.multitask import load
-    return load(folder)
+    key = (name, str(folder.resolve()))
+    if key not in _loaded:
+        if not folder.is_dir():
+            raise UserError(f"model folder {folder} not found; run `dvc repro` to train it")
+        if name == "baseline":
+            from pipeline.baseline import load
+        else:
+            from pipeline.multitask import load
+        _loaded[key] = load(folder)
+    return _loaded[key]
+
+
+def make_rows(sentences: list[str], target: str, previous: str | None = None) -> list[dict]:
+    """Rows with context built exactly as `prepare` builds it; `previous` continues a stream."""
+    window = params("prepare")["context_sentences"]
+    lead = [previous] if previous is not None else []
+    ctx = contexts(lead + sentences, window)[len(lead):]
+    return [{"sentence_id": i, "text": s, "context": c, "target": target} for i, (s, c) in enumerate(zip(sentences, ctx))]
+
+
+def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
+            model_dir: Path | None = None, batch_size: int | None = None) -> list[dict]:
+    """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
+
+    Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, model, target.
+    """
+    cfg = params("predict")
+    target = cfg["target"] if target is None else target
+    if not isinstance(target, str) or not target.strip():
+        raise UserError("the target is empty; give the claim stance is measured against")
+    if isinstance(sentences, str):
+        sentences = split_sentences(sentences)
+    sentences = [s.strip() for s in sentences if s and s.strip()]
+    if not sentences:
+        raise UserError("no text to label: the input is empty")
+    rows = make_rows(sentences, target)
+    labelled = predict_rows(load_model(model, model_dir), rows, batch_size or cfg["batch_size"])
+    return [{"sentence_id": r["sentence_id"], "text": r["text"], **p, "model": model, "target": target}
+            for r, p in zip(rows, labelled)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from pipeline.predict_cli import main as cli_main
+
+    cli_main(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,7 @@ def test_out_of_fold_predicts_every_real_row_once_with_fold_models():
     rows = make_rows(4)
     folds = assign_folds(rows, 4, 0, "speaker")
     seen = []
-    oof = out_of_fold(rows, folds, lambda train, fold: seen.append(len(train)) or fit(train, params("baseline"), label_sets()))
+    oof = out_of_fold(rows, folds, lambda train, fold, test: seen.append(len(train)) or fit(train, params("baseline"), label_sets()))
     assert sorted(p["uid"] for p in oof) == sorted(r["uid"] for r in rows)
     assert seen == [15, 15, 15, 15]
     assert set(oof[0]["scores"]) == {"speaker", "stance", "role"}

