@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multioutput import MultiOutputClassifier
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import TASKS, label_sets, params
@@ -35,59 +37,58 @@ def build_pipeline(cfg: dict) -> Pipeline:
     if cfg["use_target"]:
         features.append(("target", TfidfVectorizer(sublinear_tf=True), "target"))
     classifier = LogisticRegression(C=cfg["C"], class_weight=cfg["class_weight"], max_iter=cfg["max_iter"])
-    return Pipeline([("features", ColumnTransformer(features)), ("classifier", classifier)])
+    # One set of features, one classifier per task (columns of y in TASKS order).
+    return Pipeline([("features", ColumnTransformer(features)), ("classifier", MultiOutputClassifier(classifier))])
 
 
 class BaselineModel:
-    """One fitted sklearn Pipeline per task; the vectorisers live inside each Pipeline."""
+    """One fitted sklearn Pipeline: the vectorisers and the three task classifiers inside it."""
 
     name = "baseline"
 
-    def __init__(self, pipelines: dict[str, Pipeline], labels: dict[str, list[str]], actors: bool):
-        self.pipelines, self.labels, self.actors = pipelines, labels, actors
+    def __init__(self, pipeline: Pipeline, labels: dict[str, list[str]], actors: bool):
+        self.pipeline, self.labels, self.actors = pipeline, labels, actors
 
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, columns in the order of configs/labels.yaml."""
         frame = pd.DataFrame(baseline_columns(rows, self.actors))
+        per_task = self.pipeline.predict_proba(frame)
+        classifiers = self.pipeline.named_steps["classifier"].estimators_
         out = {}
-        for task in TASKS:
-            pipe = self.pipelines[task]
-            probs = np.zeros((len(rows), len(self.labels[task])))
-            columns = [self.labels[task].index(c) for c in pipe.classes_]
-            probs[:, columns] = pipe.predict_proba(frame)
-            out[task] = probs
+        for task, probs, clf in zip(TASKS, per_task, classifiers):
+            full = np.zeros((len(rows), len(self.labels[task])))
+            full[:, [self.labels[task].index(c) for c in clf.classes_]] = probs
+            out[task] = full
         return out
 
 
 def fit(rows: list[dict], cfg: dict, labels: dict) -> BaselineModel:
     frame = pd.DataFrame(baseline_columns(rows, cfg["use_actors"]))
-    pipelines = {task: build_pipeline(cfg).fit(frame, [r[task] for r in rows]) for task in TASKS}
-    return BaselineModel(pipelines, labels, cfg["use_actors"])
+    targets = np.array([[r[task] for task in TASKS] for r in rows])
+    return BaselineModel(build_pipeline(cfg).fit(frame, targets), labels, cfg["use_actors"])
 
 
 def save(model: BaselineModel, folder: Path, cfg: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for task, pipe in model.pipelines.items():
-        sio.dump(pipe, folder / f"{task}.skops")
-    meta = {"model": "baseline", "labels": model.labels, "params": cfg, "input_fields": ["text", "context", "target"]}
+    sio.dump(model.pipeline, folder / "model.skops")
+    meta = {"model": "baseline", "labels": model.labels, "tasks": list(TASKS), "params": cfg,
+            "input_fields": ["text", "context", "target"]}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def load(folder: Path) -> BaselineModel:
     folder = Path(folder)
+    path = folder / "model.skops"
     try:
         meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-        pipelines = {}
-        for task in TASKS:
-            path = folder / f"{task}.skops"
-            untrusted = sio.get_untrusted_types(file=path)
-            refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-            if refused:
-                raise UserError(f"{path}: refusing to load unexpected type {refused[0]}")
-            pipelines[task] = sio.load(path, trusted=untrusted)
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+        untrusted = sio.get_untrusted_types(file=path)
+        refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        if refused:
+            raise UserError(f"{path}: refusing to load unexpected type {refused[0]}")
+        pipeline = sio.load(path, trusted=untrusted)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as err:
         raise UserError(f"baseline model in {folder} is missing or corrupt ({err}); run `dvc repro`") from None
-    return BaselineModel(pipelines, meta["labels"], meta["params"]["use_actors"])
+    return BaselineModel(pipeline, meta["labels"], meta["params"]["use_actors"])
 
 
 @cli

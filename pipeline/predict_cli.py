@@ -89,8 +89,8 @@ def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 class Writer:
-    def __init__(self, fmt: str, out=sys.stdout):
-        self.fmt, self.out, self.started = fmt, out, False
+    def __init__(self, fmt: str, out=None):
+        self.fmt, self.out, self.started = fmt, out or sys.stdout, False
         self.labels = label_sets()
 
     def header(self) -> None:

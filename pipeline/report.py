@@ -67,9 +67,13 @@ def render(sections: dict[str, dict[str, dict]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", nargs="+", type=Path, required=True)
+    parser.add_argument("--unseen", nargs="*", type=Path, default=[], help="metrics on unseen articles ({} when off)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     sections = {"Cross-validation on the seed articles (out-of-fold, real sentences only)": load_metrics(args.metrics)}
+    unseen = {name: m for name, m in load_metrics(args.unseen).items() if m}
+    if unseen:
+        sections["Unseen articles (final models on the external set in `unseen.data`)"] = unseen
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(sections), encoding="utf-8")
     log.info("wrote %s", args.out)

@@ -36,10 +36,11 @@ def model_source(name: str) -> str:
 
 
 def freeze(net: MultiTaskNet, n_layers: int) -> None:
-    """Freeze the embeddings and the lowest n encoder layers (BERT-style names): fewer gradients, faster steps."""
-    if n_layers <= 0:
-        return
-    prefixes = ("embeddings.",) + tuple(f"encoder.layer.{i}." for i in range(n_layers))
+    """Freeze the embeddings and the lowest n encoder layers (BERT-style names): fewer gradients,
+    faster steps. The encoder's own pooler is unused (we mean-pool), so it never trains."""
+    prefixes = ("pooler.",)
+    if n_layers > 0:
+        prefixes += ("embeddings.",) + tuple(f"encoder.layer.{i}." for i in range(n_layers))
     for name, param in net.encoder.named_parameters():
         if name.startswith(prefixes):
             param.requires_grad_(False)

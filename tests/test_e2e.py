@@ -62,6 +62,7 @@ def test_repro_writes_metrics_of_the_documented_shape(repo):
         assert len(oof) == 30 and {p["fold"] for p in oof} == {0, 1}
     report = (repo / "reports" / "metrics.md").read_text()
     assert "| baseline | speaker |" in report and "| transformer | role |" in report and "overlap" in report
+    assert "Unseen" not in report and json.loads((repo / "metrics" / "unseen" / "baseline.json").read_text()) == {}
     card = (repo / "models" / "transformer" / "README.md").read_text()
     assert "macro-F1" in card and "Limits" in card
     assert (repo / "models" / "transformer" / "model.safetensors").is_file()
@@ -79,6 +80,14 @@ def test_predict_command_on_the_trained_models(repo):
                    "Kyiv rejected the claim. The Kremlin said drones attacked the residence."], repo).stdout
         records = [json.loads(line) for line in out.splitlines()]
         assert [r["sentence_id"] for r in records] == [0, 1] and records[0]["model"] == model
+
+
+def test_transformer_stage_runs_under_torchrun_on_cpu(repo, tmp_path):
+    torchrun = Path(sys.executable).parent / "torchrun"
+    run([str(torchrun), "--nproc_per_node=2", "-m", "pipeline.transformer", "--data", "data/prepare/sentences.jsonl",
+         "--folds", "data/split/folds.jsonl", "--out", str(tmp_path / "model"), "--live", str(tmp_path / "live")], repo)
+    oof = (tmp_path / "model" / "oof.jsonl").read_text().splitlines()
+    assert len(oof) == 30 and (tmp_path / "model" / "model.safetensors").is_file()
 
 
 def test_unknown_label_stops_repro_with_one_located_line(repo):

@@ -1,0 +1,137 @@
+"""`stance-predict`: output formats and one-line, exit-2 errors for every kind of bad input."""
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import config
+from pipeline import predict as predict_module
+from pipeline.baseline import fit, save
+from pipeline.config import TASKS, label_sets, params
+from pipeline.errors import UserError
+from pipeline.predict import predict
+from pipeline.predict_cli import main
+from tests.conftest import make_rows
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory):
+    """A tiny baseline saved where load_model looks (models/baseline under a temp root)."""
+    root = tmp_path_factory.mktemp("root")
+    cfg = params("baseline")
+    save(fit(make_rows(3), cfg, label_sets()), root / "models" / "baseline", cfg)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def use_root(models_root, monkeypatch):
+    monkeypatch.setattr(predict_module, "ROOT", models_root)
+    predict_module._loaded.clear()
+
+
+def run_cli(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_jsonl_records_for_lines(capsys, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("Kyiv rejected the accusation.\n\nThe Kremlin said Ukraine attacked.\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "--lines", "--model", "baseline", "--target", "Ukraine attacked.", str(path))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["sentence_id"] for r in records] == [0, 1]
+    assert set(records[0]) >= {"sentence_id", "text", "speaker", "stance", "role", "scores", "model", "target"}
+    assert records[0]["target"] == "Ukraine attacked." and records[0]["model"] == "baseline"
+    for task in TASKS:
+        assert set(records[0]["scores"][task]) == set(label_sets()[task])
+        assert records[0][task] == max(records[0]["scores"][task], key=records[0]["scores"][task].get)
+
+
+def test_article_text_is_segmented_like_prepare_and_default_target_is_used(capsys):
+    code, out, _ = run_cli(capsys, "--model", "baseline", "--text", "Mr. Smith spoke to U.S. officials. Kyiv denied it.")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["text"] for r in records] == ["Mr. Smith spoke to U.S. officials.", "Kyiv denied it."]
+    assert records[0]["target"] == params("predict")["target"]
+
+
+def test_csv_and_table_formats(capsys):
+    code, out, _ = run_cli(capsys, "--model", "baseline", "--format", "csv", "--lines", "--text", "Kyiv denied it.\nA, b.")
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert len(table) == 2 and table[1]["text"] == "A, b." and float(table[0]["stance_deny"]) >= 0
+    code, out, _ = run_cli(capsys, "--model", "baseline", "--format", "table", "--text", "Kyiv denied it.")
+    assert out.splitlines()[0].split()[:4] == ["id", "speaker", "stance", "role"] and "Kyiv denied it." in out
+
+
+def test_standard_input(capsys, monkeypatch):
+    code, out, _ = run_cli(capsys, "--model", "baseline", "-", stdin="Kyiv denied it. Moscow insisted.".encode(),
+                           monkeypatch=monkeypatch)
+    assert code == 0 and len(out.splitlines()) == 2
+
+
+def test_long_input_streams_in_chunks_with_context_across_chunks(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(config._params(str(config.PARAMS_FILE))["predict"], "chunk_size", 3)
+    path = tmp_path / "long.txt"
+    path.write_text("".join(f"Sentence number {i}.\n" for i in range(10)), encoding="utf-8")
+    code, out, _ = run_cli(capsys, "--model", "baseline", "--lines", str(path))
+    assert [json.loads(line)["sentence_id"] for line in out.splitlines()] == list(range(10))
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["--text", "   \n "], None, "no text to label"),
+    (["MISSING.txt"], None, "MISSING.txt: cannot read file"),
+    (["--model", "gpt"], b"x", "unknown model 'gpt'"),
+    (["--target", " ", "--text", "x"], None, "--target is empty"),
+    (["--batch-size", "0", "--text", "x"], None, "--batch-size must be at least 1"),
+    (["-"], "Kyiv said.\n".encode() + b"\xff\xfe bad", "stdin: invalid UTF-8 at byte offset 11"),
+    (["-"], b"\x00\x01\x02binary", "binary data"),
+    (["-"], b"", "no text to label"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, args, stdin, message):
+    code, out, err = run_cli(capsys, "--model", "baseline", *args, stdin=stdin, monkeypatch=monkeypatch) \
+        if "--model" not in args else run_cli(capsys, *args, stdin=stdin, monkeypatch=monkeypatch)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_missing_and_corrupt_models_say_run_dvc_repro(capsys, models_root):
+    code, _, err = run_cli(capsys, "--model", "transformer", "--text", "x")
+    assert code == 2 and "run `dvc repro`" in err and "models/transformer" in err
+    path = models_root / "models" / "baseline" / "model.skops"
+    good = path.read_bytes()
+    try:
+        path.write_bytes(b"not a zip")
+        predict_module._loaded.clear()
+        code, _, err = run_cli(capsys, "--model", "baseline", "--text", "x")
+    finally:
+        path.write_bytes(good)
+    assert code == 2 and "missing or corrupt" in err and "dvc repro" in err
+
+
+def test_no_input_on_a_terminal(capsys, monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.setattr(sys, "stdin", Tty())
+    code, _, err = run_cli(capsys, "--model", "baseline")
+    assert code == 2 and "no input" in err
+
+
+def test_python_api_matches_the_command(capsys):
+    records = predict(["Kyiv denied it.", "Moscow insisted."], target="T.", model="baseline")
+    assert [r["sentence_id"] for r in records] == [0, 1] and records[0]["target"] == "T."
+    with pytest.raises(UserError, match="target is empty"):
+        predict(["x"], target="", model="baseline")
+
+
+def test_module_entry_point_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pipeline.predict", str(tmp_path / "nope.txt")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "nope.txt" in result.stderr
