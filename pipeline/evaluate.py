@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.config import TASKS, label_sets, params
 from pipeline.errors import UserError, cli
-from pipeline.jsonl import load_rows, write_jsonl
+from pipeline.jsonl import load_rows
 from pipeline.metrics import score
 from pipeline.schema import check_row
 
@@ -36,9 +36,10 @@ def write_metrics(path: Path, metrics: dict) -> None:
 
 def write_confusions(folder: Path, gold: list[dict], predicted: list[dict]) -> None:
     """One {actual, predicted} list per task, drawn by DVC's confusion template."""
+    folder.mkdir(parents=True, exist_ok=True)
     for task in TASKS:
         pairs = [{"actual": g[task], "predicted": p[task]} for g, p in zip(gold, predicted)]
-        write_jsonl(folder / f"{task}.jsonl", pairs)
+        (folder / f"{task}.json").write_text(json.dumps(pairs, indent=1) + "\n", encoding="utf-8")
 
 
 def load_labelled(path: Path, window: int) -> list[dict]:
