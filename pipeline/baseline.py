@@ -1,7 +1,6 @@
 """Stage `baseline`: TF-IDF word + character n-grams and a linear classifier per task."""
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import zipfile
@@ -17,7 +16,7 @@ from sklearn.multioutput import MultiOutputClassifier
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import TASKS, label_sets, params
-from pipeline.cv import out_of_fold
+from pipeline.cv import out_of_fold, stage_parser
 from pipeline.errors import UserError, cli
 from pipeline.inputs import baseline_columns
 from pipeline.jsonl import load_rows, write_jsonl
@@ -93,11 +92,7 @@ def load(folder: Path) -> BaselineModel:
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--folds", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = stage_parser(__doc__).parse_args(argv)
     cfg, labels = params("baseline"), label_sets()
     rows, folds = load_rows(args.data), load_rows(args.folds)
     oof = out_of_fold(rows, folds, lambda train, fold, _: fit(train, cfg, labels))

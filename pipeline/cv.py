@@ -1,7 +1,9 @@
 """Cross-validation shared by every model: same folds, same prediction path."""
 from __future__ import annotations
 
+import argparse
 import logging
+from pathlib import Path
 from typing import Callable
 
 from tqdm.auto import tqdm
@@ -9,6 +11,15 @@ from tqdm.auto import tqdm
 from pipeline.predict import predict_rows
 
 log = logging.getLogger(__name__)
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    """Arguments every training stage takes: prepared sentences, folds, output folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, required=True, help="prepared sentences (data/prepare)")
+    parser.add_argument("--folds", type=Path, required=True, help="fold of every sentence (data/split)")
+    parser.add_argument("--out", type=Path, required=True, help="model folder")
+    return parser
 
 
 def join_folds(rows: list[dict], folds: list[dict]) -> dict[str, int]:

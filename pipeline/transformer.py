@@ -1,7 +1,6 @@
 """Stage `transformer`: fine-tune a shared encoder with three heads, cross-validated, offline."""
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import time
@@ -9,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from datasets import Dataset
 from tqdm.auto import tqdm
-from transformers import AutoModel, AutoTokenizer, DataCollatorWithPadding, get_linear_schedule_with_warmup
+from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
 from pipeline import distributed as dist
 from pipeline import model_card
 from pipeline.config import TASKS, label_sets, params
-from pipeline.cv import out_of_fold
+from pipeline.cv import out_of_fold, stage_parser
+from pipeline.evaluate import align
 from pipeline.errors import UserError, cli
 from pipeline.jsonl import load_rows, write_jsonl
 from pipeline.metrics import score
-from pipeline.multitask import MultiTaskNet, TransformerModel, encode_pairs, input_format, save
+from pipeline.multitask import MultiTaskNet, TransformerModel, input_format, save
+from pipeline.transformer_data import batches, collate, features
 from pipeline.training_log import TrainingLog
 
 log = logging.getLogger(__name__)
@@ -52,56 +52,6 @@ def class_weights(rows: list[dict], labels: list[str], task: str) -> torch.Tenso
     present = counts > 0
     weights = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
     return torch.tensor(weights, dtype=torch.float)
-
-
-def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
-    """Token ids of each row's sentence pair, built by the shared input function."""
-    data = Dataset.from_list([{f: r[f] for f in ("text", "context", "target")} for r in rows])
-
-    def encode(batch):
-        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)
-
-    return data.map(encode, batched=True, remove_columns=["text", "context", "target"])
-
-
-def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) -> list[dict]:
-    """Per-row inputs: the states after the frozen layers (computed once per sentence and
-    shared by every fold, since frozen layers never change), or token ids for other encoders."""
-    net, device = model.net, model.device
-    frozen = cfg["freeze_layers"] if net.layers() is not None else 0
-    todo = [r for r in rows if r["uid"] not in cache]
-    data = tokenize(todo, model.tokenizer, model.input_format) if todo else None
-    pad = DataCollatorWithPadding(model.tokenizer)
-    for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
-        chunk = [data[i] for i in range(start, min(start + 64, len(todo)))]
-        batch = {k: v.to(device) for k, v in pad(chunk).items()}
-        states = net.frozen_states(batch, frozen).cpu() if frozen else None
-        for j, item in enumerate(chunk):
-            length = len(item["input_ids"])
-            feats = {"hidden_states": states[j, :length]} if frozen else {
-                k: torch.tensor(v) for k, v in item.items()}
-            cache[todo[start + j]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
-    return [cache[r["uid"]] for r in rows]
-
-
-def collate(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Pad a batch to its own longest row (dynamic padding)."""
-    pad = torch.nn.utils.rnn.pad_sequence
-    return {k: pad([item[k] for item in items], batch_first=True) for k in items[0]}
-
-
-def batches(lengths: list[int], size: int, seed: int) -> list[list[int]]:
-    """Shuffled batches of similar lengths (less padding), the same on every process."""
-    rng = random.Random(seed)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    chunk = size * 20
-    sorted_chunks = [sorted(order[i:i + chunk], key=lengths.__getitem__) for i in range(0, len(order), chunk)]
-    out = [c[i:i + size] for c in sorted_chunks for i in range(0, len(c), size)]
-    rng.shuffle(out)
-    rank, world = dist.world()
-    out = out[: len(out) - len(out) % world] if world > 1 else out
-    return out[rank::world]
 
 
 def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device: str, seed: int,
@@ -146,10 +96,7 @@ def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device:
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--folds", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = stage_parser(__doc__)
     parser.add_argument("--live", type=Path, required=True, help="DVCLive folder for the training curves")
     args = parser.parse_args(argv)
     cfg, labels = params("transformer"), label_sets()
@@ -168,10 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         write_jsonl(args.out / "oof.jsonl", oof)
         save(final, args.out, cfg)
         history.write(args.live, args.out / "training.json")
-        gold = [r for r in rows if not r["synthetic"]]
-        by_uid = {p["uid"]: p for p in oof}
         ev = params("evaluate")
-        scores = score(gold, [by_uid[r["uid"]] for r in gold], labels, ev["n_bootstrap"], ev["seed"])
+        scores = score(*align(rows, oof), labels, ev["n_bootstrap"], ev["seed"])
         model_card.write(args.out, rows, scores, cfg, history.summary())
         log.info("saved transformer trained on %d rows and %d out-of-fold predictions to %s", len(rows), len(oof), args.out)
     dist.barrier()

@@ -132,6 +132,7 @@ def test_python_api_matches_the_command(capsys):
 
 
 def test_module_entry_point_has_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.predict", str(tmp_path / "nope.txt")],
+    result = subprocess.run([sys.executable, "-m", "pipeline.predict", "--target", " ", str(tmp_path / "nope.txt")],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and "Traceback" not in result.stderr and "nope.txt" in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == ["error: --target is empty; give the claim stance is measured against"]

@@ -12,7 +12,8 @@ from pipeline.config import label_sets, params
 from pipeline.multitask import load
 from pipeline.predict import predict_rows
 from pipeline.training_log import TrainingLog
-from pipeline.transformer import class_weights, features, fit
+from pipeline.transformer import class_weights, fit
+from pipeline.transformer_data import features
 from tests.conftest import make_rows
 
 TINY = {"epochs": 1, "batch_size": 4}

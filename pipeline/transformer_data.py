@@ -1,0 +1,62 @@
+"""Training inputs for the transformer: tokenised pairs, cached frozen states, length-grouped batches."""
+from __future__ import annotations
+
+import random
+
+import torch
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import DataCollatorWithPadding
+
+from pipeline import distributed as dist
+from pipeline.multitask import TransformerModel, encode_pairs
+
+
+def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
+    """Token ids of each row's sentence pair, built by the shared input function."""
+    data = Dataset.from_list([{f: r[f] for f in ("text", "context", "target")} for r in rows])
+
+    def encode(batch):
+        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)
+
+    return data.map(encode, batched=True, remove_columns=["text", "context", "target"])
+
+
+def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) -> list[dict]:
+    """Per-row inputs: the states after the frozen layers (computed once per sentence and
+    shared by every fold, since frozen layers never change), or token ids for other encoders."""
+    net, device = model.net, model.device
+    frozen = cfg["freeze_layers"] if net.layers() is not None else 0
+    todo = [r for r in rows if r["uid"] not in cache]
+    data = tokenize(todo, model.tokenizer, model.input_format) if todo else None
+    pad = DataCollatorWithPadding(model.tokenizer)
+    for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
+        chunk = [data[i] for i in range(start, min(start + 64, len(todo)))]
+        batch = {k: v.to(device) for k, v in pad(chunk).items()}
+        states = net.frozen_states(batch, frozen).cpu() if frozen else None
+        for j, item in enumerate(chunk):
+            length = len(item["input_ids"])
+            feats = {"hidden_states": states[j, :length]} if frozen else {
+                k: torch.tensor(v) for k, v in item.items()}
+            cache[todo[start + j]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
+    return [cache[r["uid"]] for r in rows]
+
+
+def collate(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Pad a batch to its own longest row (dynamic padding)."""
+    pad = torch.nn.utils.rnn.pad_sequence
+    return {k: pad([item[k] for item in items], batch_first=True) for k in items[0]}
+
+
+def batches(lengths: list[int], size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), the same on every process."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = size * 20
+    sorted_chunks = [sorted(order[i:i + chunk], key=lengths.__getitem__) for i in range(0, len(order), chunk)]
+    out = [c[i:i + size] for c in sorted_chunks for i in range(0, len(c), size)]
+    rng.shuffle(out)
+    rank, world = dist.world()
+    out = out[: len(out) - len(out) % world] if world > 1 else out
+    return out[rank::world]
