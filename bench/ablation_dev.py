@@ -2,7 +2,7 @@
 
     python bench/ablation_dev.py [--dev ../shared/dev/labels.jsonl] [--out bench/results/ablation_dev.json]
 
-Each variant trains the final model (no cross-validation) on the prepared sentences and scores it
+Each variant trains the final model as the stages do (no cross-validation) and scores it
 on the dev set with the shared metric function (95% bootstrap intervals). Needs `dvc repro`'s
 data/prepare output with synthetic rows in it.
 """
@@ -36,8 +36,11 @@ def train(name: str, rows: list[dict], actors: bool):
     labels = label_sets()
     if name == "baseline":
         return baseline.fit(rows, dict(params("baseline"), use_actors=actors), labels)
-    cfg = dict(params("transformer"), use_actors=actors)
-    return transformer.fit(rows, [], cfg, labels, "cpu", cfg["seed"], TrainingLog(labels), "final", {})
+    # The stage's own procedure for its final model: one run on the synthetic rows, then fine-tuning on the real ones.
+    cfg, history, cache = dict(params("transformer"), use_actors=actors), TrainingLog(labels), {}
+    folds = [{"uid": r["uid"], "fold": -1 if r["synthetic"] else 0} for r in rows]
+    start, real, tune = transformer.train_only_phase(rows, folds, cfg, labels, "cpu", history, cache)
+    return transformer.fit(real, [], tune, labels, "cpu", cfg["seed"], history, "final", cache, start)
 
 
 def main() -> None:

@@ -29,9 +29,11 @@ def render(rows: list[dict], metrics: dict, cfg: dict, training: dict) -> str:
         "| task | macro-F1 | 95% CI | accuracy | majority macro-F1 |", "| --- | --- | --- | --- | --- |",
         *[f"| {t} | {metrics[t]['macro_f1']:.3f} | [{metrics[t]['macro_f1_ci'][0]:.3f}, {metrics[t]['macro_f1_ci'][1]:.3f}]"
           f" | {metrics[t]['accuracy']:.3f} | {metrics[t]['majority_macro_f1']:.3f} |" for t in TASKS], "",
-        f"Training: base model `{cfg['model']}`, {cfg['epochs']} epochs, batch {cfg['batch_size']}, learning rate "
-        f"{cfg['learning_rate']} (heads {cfg['head_learning_rate']}), {cfg['freeze_layers']} lowest layers frozen; "
-        f"mean {training['mean_seconds_per_fold']} s of training per fold.", "",
+        f"Training: base model `{cfg['model']}`, batch {cfg['batch_size']}, learning rate {cfg['learning_rate']} "
+        f"(heads {cfg['head_learning_rate']}), {cfg['freeze_layers']} lowest layers frozen. One shared run of "
+        f"{cfg['epochs']} epochs on the synthetic rows ({training['train_only_seconds']} s), then each fold model and "
+        f"the final model fine-tune from it on their own real rows for {cfg['finetune_epochs']} epochs "
+        f"(mean {training['mean_seconds_per_fold']} s per fold).", "",
         "## Limits", "",
         f"- The real evaluation set is small ({len(real)} sentences): intervals are wide.",
         "- Trained on news about the Russia-Ukraine war; other topics and speakers are out of domain.",

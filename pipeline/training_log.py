@@ -31,9 +31,10 @@ class TrainingLog:
         return curve
 
     def summary(self) -> dict:
-        folds = {t: r for t, r in self.runs.items() if t != "final"}
+        folds = {t: r for t, r in self.runs.items() if t.startswith("fold")}
         per_fold = {t: round(sum(e["seconds"] for e in r), 2) for t, r in folds.items()}
-        return {"runs": dict(self.runs), "cv_macro_f1_by_epoch": self.cv_curve(),
+        shared = sum(e["seconds"] for e in self.runs.get("train-only", []))
+        return {"runs": dict(self.runs), "cv_macro_f1_by_epoch": self.cv_curve(), "train_only_seconds": round(shared, 2),
                 "seconds_per_fold": per_fold,
                 "mean_seconds_per_fold": round(sum(per_fold.values()) / max(len(per_fold), 1), 2)}
 
@@ -43,15 +44,16 @@ class TrainingLog:
         summary = self.summary()
         summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         curve = summary["cv_macro_f1_by_epoch"]
-        folds = [r for t, r in self.runs.items() if t != "final"]
+        folds = [r for t, r in self.runs.items() if t.startswith("fold")]
         epochs = max(len(r) for r in self.runs.values())
         with Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
             for e in range(epochs):
                 fold_losses = [r[e]["loss"] for r in folds if len(r) > e]
                 if fold_losses:
                     live.log_metric("cv/train_loss", sum(fold_losses) / len(fold_losses))
-                if len(self.runs.get("final", [])) > e:
-                    live.log_metric("final/train_loss", self.runs["final"][e]["loss"])
+                for tag in ("train-only", "final"):
+                    if len(self.runs.get(tag, [])) > e:
+                        live.log_metric(f"{tag}/train_loss", self.runs[tag][e]["loss"])
                 for task, value in (curve[e] if e < len(curve) else {}).items():
                     live.log_metric(f"cv/{task}_macro_f1", value)
                 live.next_step()

@@ -21,6 +21,7 @@ from pipeline.jsonl import load_rows, write_jsonl
 from pipeline.metrics import score
 from pipeline.multitask import MultiTaskNet, TransformerModel, input_format, save
 from pipeline.transformer_data import batches, collate, features
+from pipeline.split import TRAIN_ONLY
 from pipeline.training_log import TrainingLog
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,15 @@ def class_weights(rows: list[dict], labels: list[str], task: str) -> torch.Tenso
 
 
 def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device: str, seed: int,
-        history: TrainingLog, tag: str, cache: dict) -> TransformerModel:
-    """Fine-tune on `train`; `monitor` rows are only predicted after each epoch for the learning curve."""
+        history: TrainingLog, tag: str, cache: dict, start: dict | None = None) -> TransformerModel:
+    """Fine-tune on `train` for cfg["epochs"], from the pretrained encoder or from a `start` state dict.
+    `monitor` rows are only predicted after each epoch for the learning curve."""
     torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
     source = model_source(cfg["model"])
     tokenizer = AutoTokenizer.from_pretrained(source)
     net = MultiTaskNet(AutoModel.from_pretrained(source), labels, cfg["dropout"]).to(device)
+    if start is not None:
+        net.load_state_dict(start)
     freeze(net, cfg["freeze_layers"])
     fmt = input_format(cfg["max_length"], cfg["use_actors"])
     model = TransformerModel(net, tokenizer, labels, fmt, device)
@@ -94,6 +98,27 @@ def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device:
     return model
 
 
+def train_only_phase(rows: list[dict], folds: list[dict], cfg: dict, labels: dict, device: str,
+                     history: TrainingLog, cache: dict) -> tuple[dict | None, list[dict], dict]:
+    """Train once on the train-only (synthetic, fold -1) rows, which every fold shares.
+
+    Each fold model and the final model then start from this state and fine-tune for
+    `finetune_epochs` on their own real rows only. Held-out rows never reach their fold's model,
+    and the shared rows are trained on once instead of six times. Without train-only rows, every
+    model trains from the pretrained encoder for `epochs`.
+    Returns (start state or None, rows left for cross-validation, params for the per-fold phase).
+    """
+    fold_of = {f["uid"]: f["fold"] for f in folds}
+    shared = [r for r in rows if fold_of.get(r["uid"]) == TRAIN_ONLY]
+    if not shared:
+        return None, rows, cfg
+    log.info("train-only phase: %d shared rows, %d epochs", len(shared), cfg["epochs"])
+    base = fit(shared, [], cfg, labels, device, cfg["seed"], history, "train-only", cache)
+    state = {k: v.detach().clone() for k, v in base.net.state_dict().items()}
+    rest = [r for r in rows if fold_of.get(r["uid"]) != TRAIN_ONLY]
+    return state, rest, dict(cfg, epochs=cfg["finetune_epochs"])
+
+
 @cli
 def main(argv: list[str] | None = None) -> None:
     parser = stage_parser(__doc__)
@@ -108,9 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     log.info("training on %s: %d rows, %d folds, model %s", device, len(rows), len({f['fold'] for f in folds}) - 1,
              cfg["model"])
     cache: dict = {}
-    oof = out_of_fold(rows, folds, lambda train, fold, test: fit(
-        train, test, cfg, labels, device, cfg["seed"] + fold, history, f"fold {fold}", cache))
-    final = fit(rows, [], cfg, labels, device, cfg["seed"], history, "final", cache)
+    start, rows_cv, tune = train_only_phase(rows, folds, cfg, labels, device, history, cache)
+    oof = out_of_fold(rows_cv, folds, lambda train, fold, test: fit(
+        train, test, tune, labels, device, cfg["seed"] + fold, history, f"fold {fold}", cache, start))
+    final = fit(rows_cv, [], tune, labels, device, cfg["seed"], history, "final", cache, start)
     if dist.is_main():
         write_jsonl(args.out / "oof.jsonl", oof)
         save(final, args.out, cfg)
