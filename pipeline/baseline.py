@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from pipeline.config import TASKS, label_sets, params
 from pipeline.cv import out_of_fold, stage_parser
 from pipeline.errors import UserError, cli
-from pipeline.inputs import baseline_columns
+from pipeline.inputs import fields
 from pipeline.jsonl import load_rows, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class BaselineModel:
 
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, columns in the order of configs/labels.yaml."""
-        frame = pd.DataFrame(baseline_columns(rows, self.actors))
+        frame = pd.DataFrame(fields(rows, self.actors))
         per_task = self.pipeline.predict_proba(frame)
         classifiers = self.pipeline.named_steps["classifier"].estimators_
         out = {}
@@ -62,7 +62,7 @@ class BaselineModel:
 
 
 def fit(rows: list[dict], cfg: dict, labels: dict) -> BaselineModel:
-    frame = pd.DataFrame(baseline_columns(rows, cfg["use_actors"]))
+    frame = pd.DataFrame(fields(rows, cfg["use_actors"]))
     targets = np.array([[r[task] for task in TASKS] for r in rows])
     return BaselineModel(build_pipeline(cfg).fit(frame, targets), labels, cfg["use_actors"])
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pipeline.config import TASKS, label_sets, params
 from pipeline.errors import UserError, cli
-from pipeline.jsonl import load_rows
+from pipeline.context import contexts
+from pipeline.jsonl import load_rows, read_jsonl
 from pipeline.metrics import score
 from pipeline.schema import check_row
 
@@ -44,9 +45,6 @@ def write_confusions(folder: Path, gold: list[dict], predicted: list[dict]) -> N
 
 def load_labelled(path: Path, window: int) -> list[dict]:
     """Rows in the label-guide format, each with its target; context from the same article."""
-    from pipeline.context import contexts
-    from pipeline.jsonl import read_jsonl
-
     labels, articles = label_sets(), {}
     for line, row in read_jsonl(path):
         row = check_row({k: v for k, v in row.items() if k != "target"}, path, line, labels) | {"target": row.get("target")}

@@ -22,11 +22,6 @@ def fields(rows: list[dict], actors: bool) -> dict[str, list[str]]:
             "target": [r["target"] for r in rows]}
 
 
-def baseline_columns(rows: list[dict], actors: bool) -> dict[str, list[str]]:
-    """Columns for the baseline's per-field vectorisers."""
-    return fields(rows, actors)
-
-
 def pair_inputs(rows: list[dict], sep: str, actors: bool) -> tuple[list[str], list[str]]:
     """Cross-encoder pair: first segment the sentence, second the target then the context.
 

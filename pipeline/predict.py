@@ -65,6 +65,13 @@ def make_rows(sentences: list[str], target: str, previous: str | None = None) ->
     return [{"sentence_id": i, "text": s, "context": c, "target": target} for i, (s, c) in enumerate(zip(sentences, ctx))]
 
 
+def check_target(target, what: str = "the target") -> str:
+    """The claim stance is measured against must be non-empty text."""
+    if not isinstance(target, str) or not target.strip():
+        raise UserError(f"{what} is empty; give the claim stance is measured against")
+    return target
+
+
 def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
             model_dir: Path | None = None, batch_size: int | None = None) -> list[dict]:
     """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
@@ -72,9 +79,7 @@ def predict(sentences: list[str] | str, target: str | None = None, model: str = 
     Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, model, target.
     """
     cfg = params("predict")
-    target = cfg["target"] if target is None else target
-    if not isinstance(target, str) or not target.strip():
-        raise UserError("the target is empty; give the claim stance is measured against")
+    target = check_target(cfg["target"] if target is None else target)
     if isinstance(sentences, str):
         sentences = split_sentences(sentences)
     sentences = [s.strip() for s in sentences if s and s.strip()]

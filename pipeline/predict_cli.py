@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from pipeline.config import TASKS, label_sets, params
 from pipeline.errors import UserError, cli
-from pipeline.predict import MODELS, load_model, make_rows, predict_rows
+from pipeline.predict import MODELS, check_target, load_model, make_rows, predict_rows
 from pipeline.segment import split_paragraph
 
 
@@ -28,10 +28,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if not args.target.strip():
-        raise UserError("--target is empty; give the claim stance is measured against")
-    if args.model not in MODELS:
-        raise UserError(f"unknown model {args.model!r}; expected one of: {', '.join(MODELS)}")
+    check_target(args.target, "--target")
     return args
 
 

@@ -14,7 +14,7 @@ from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warm
 from pipeline import distributed as dist
 from pipeline import model_card
 from pipeline.config import TASKS, label_sets, params
-from pipeline.cv import out_of_fold, stage_parser
+from pipeline.cv import join_folds, out_of_fold, stage_parser
 from pipeline.evaluate import align
 from pipeline.errors import UserError, cli
 from pipeline.jsonl import load_rows, write_jsonl
@@ -108,14 +108,14 @@ def train_only_phase(rows: list[dict], folds: list[dict], cfg: dict, labels: dic
     model trains from the pretrained encoder for `epochs`.
     Returns (start state or None, rows left for cross-validation, params for the per-fold phase).
     """
-    fold_of = {f["uid"]: f["fold"] for f in folds}
-    shared = [r for r in rows if fold_of.get(r["uid"]) == TRAIN_ONLY]
+    fold_of = join_folds(rows, folds)
+    shared = [r for r in rows if fold_of[r["uid"]] == TRAIN_ONLY]
     if not shared:
         return None, rows, cfg
     log.info("train-only phase: %d shared rows, %d epochs", len(shared), cfg["epochs"])
     base = fit(shared, [], cfg, labels, device, cfg["seed"], history, "train-only", cache)
     state = {k: v.detach().clone() for k, v in base.net.state_dict().items()}
-    rest = [r for r in rows if fold_of.get(r["uid"]) != TRAIN_ONLY]
+    rest = [r for r in rows if fold_of[r["uid"]] != TRAIN_ONLY]
     return state, rest, dict(cfg, epochs=cfg["finetune_epochs"])
 
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     device = dist.setup(cfg["device"])
     rows, folds = load_rows(args.data), load_rows(args.folds)
     history = TrainingLog(labels)
-    log.info("training on %s: %d rows, %d folds, model %s", device, len(rows), len({f['fold'] for f in folds}) - 1,
+    log.info("training on %s: %d rows, %d folds, model %s", device, len(rows), len({f['fold'] for f in folds} - {TRAIN_ONLY}),
              cfg["model"])
     cache: dict = {}
     start, rows_cv, tune = train_only_phase(rows, folds, cfg, labels, device, history, cache)
