@@ -1,4 +1,4 @@
-"""Ablation on ../shared/dev: both models trained on seed only, + synthetic, + actors.
+"""Ablation on ../shared/dev: both models trained on seed only, + synthetic rounds 1-2, + actors, + round 3.
 
     python bench/ablation_dev.py [--dev ../shared/dev/labels.jsonl] [--out bench/results/ablation_dev.json]
 
@@ -25,19 +25,27 @@ from pipeline.metrics import score  # noqa: E402
 from pipeline.predict import predict_rows  # noqa: E402
 from pipeline.training_log import TrainingLog  # noqa: E402
 
+# Each variant adds one change to the one before; the last is the default configuration.
+# "rounds" are the synthetic writing rounds (data/README.md), told apart by article id prefix.
+ROUNDS_1_2 = tuple(f"syn_{x}_" for x in "abcdefgh")
 VARIANTS = {
-    "seed only": {"synthetic": False, "actors": False},
-    "+ synthetic": {"synthetic": True, "actors": False},
-    "+ actors": {"synthetic": True, "actors": True},
+    "seed only": {"synthetic": (), "actors": False},
+    "+ synthetic rounds 1-2": {"synthetic": ROUNDS_1_2, "actors": False},
+    "+ actors": {"synthetic": ROUNDS_1_2, "actors": True},
+    "+ synthetic round 3 (default)": {"synthetic": ("syn_",), "actors": True},
+    # Leave-one-out for the fine-tuning length chosen on this set (configs/params.yaml).
+    "default, finetune_epochs 2": {"synthetic": ("syn_",), "actors": True, "finetune_epochs": 2},
 }
 
 
-def train(name: str, rows: list[dict], actors: bool):
+def train(name: str, rows: list[dict], spec: dict):
     labels = label_sets()
     if name == "baseline":
-        return baseline.fit(rows, dict(params("baseline"), use_actors=actors), labels)
+        return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels)
     # The stage's own procedure for its final model: one run on the synthetic rows, then fine-tuning on the real ones.
-    cfg, history, cache = dict(params("transformer"), use_actors=actors), TrainingLog(labels), {}
+    cfg = dict(params("transformer"), use_actors=spec["actors"])
+    cfg["finetune_epochs"] = spec.get("finetune_epochs", cfg["finetune_epochs"])
+    history, cache = TrainingLog(labels), {}
     folds = [{"uid": r["uid"], "fold": -1 if r["synthetic"] else 0} for r in rows]
     start, real, tune = transformer.train_only_phase(rows, folds, cfg, labels, "cpu", history, cache)
     return transformer.fit(real, [], tune, labels, "cpu", cfg["seed"], history, "final", cache, start)
@@ -47,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared/dev/labels.jsonl")
     parser.add_argument("--models", nargs="+", default=["baseline", "transformer"])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="run only these; results of the others already in --out are kept")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/ablation_dev.json")
     args = parser.parse_args()
     if not args.dev.is_file():
@@ -54,17 +64,21 @@ def main() -> None:
     everything = load_rows(ROOT / "data/prepare/sentences.jsonl")
     dev = load_labelled(args.dev, params("prepare")["context_sentences"])
     ev = params("evaluate")
-    results = {}
-    for variant, spec in VARIANTS.items():
-        rows = [r for r in everything if spec["synthetic"] or not r["synthetic"]]
+    partial = set(args.variants) != set(VARIANTS) and args.out.is_file()
+    results = {k: v for k, v in json.loads(args.out.read_text())["results"].items() if k in VARIANTS} if partial else {}
+    for variant in args.variants:
+        spec = VARIANTS[variant]
+        rows = [r for r in everything if not r["synthetic"] or r["article_id"].startswith(spec["synthetic"])]
         for name in args.models:
+            if name == "baseline" and "finetune_epochs" in spec:
+                continue  # the baseline has no fine-tuning phase
             started = time.time()
-            model = train(name, rows, spec["actors"])
+            model = train(name, rows, spec)
             metrics = score(dev, predict_rows(model, dev), label_sets(), ev["n_bootstrap"], ev["seed"])
             results.setdefault(variant, {})[name] = {
                 t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")} for t in TASKS}
             line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)
-            print(f"{variant:12} {name:12} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)", flush=True)
+            print(f"{variant:30} {name:12} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"dev": str(args.dev.name), "n_dev": len(dev), "results": results}, indent=2) + "\n")
 

@@ -32,7 +32,7 @@ def render(rows: list[dict], metrics: dict, cfg: dict, training: dict) -> str:
         f"Training: base model `{cfg['model']}`, batch {cfg['batch_size']}, learning rate {cfg['learning_rate']} "
         f"(heads {cfg['head_learning_rate']}), {cfg['freeze_layers']} lowest layers frozen. One shared run of "
         f"{cfg['epochs']} epochs on the synthetic rows ({training['train_only_seconds']} s), then each fold model and "
-        f"the final model fine-tune from it on their own real rows for {cfg['finetune_epochs']} epochs "
+        f"the final model fine-tune from it on their own real rows for {cfg['finetune_epochs']} epoch(s) "
         f"(mean {training['mean_seconds_per_fold']} s per fold).", "",
         "## Limits", "",
         f"- The real evaluation set is small ({len(real)} sentences): intervals are wide.",
