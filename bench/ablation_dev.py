@@ -19,11 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import baseline, transformer  # noqa: E402
 from pipeline.config import TASKS, label_sets, params  # noqa: E402
-from pipeline.evaluate import load_labelled  # noqa: E402
+from pipeline.evaluate import evaluate_model, load_labelled  # noqa: E402
 from pipeline.jsonl import load_rows  # noqa: E402
-from pipeline.metrics import score  # noqa: E402
-from pipeline.predict import predict_rows  # noqa: E402
-from pipeline.training_log import TrainingLog  # noqa: E402
 
 # Each variant adds one change to the one before; the last is the default configuration.
 # "rounds" are the synthetic writing rounds (data/README.md), told apart by article id prefix.
@@ -42,13 +39,9 @@ def train(name: str, rows: list[dict], spec: dict):
     labels = label_sets()
     if name == "baseline":
         return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels)
-    # The stage's own procedure for its final model: one run on the synthetic rows, then fine-tuning on the real ones.
     cfg = dict(params("transformer"), use_actors=spec["actors"])
     cfg["finetune_epochs"] = spec.get("finetune_epochs", cfg["finetune_epochs"])
-    history, cache = TrainingLog(labels), {}
-    folds = [{"uid": r["uid"], "fold": -1 if r["synthetic"] else 0} for r in rows]
-    start, real, tune = transformer.train_only_phase(rows, folds, cfg, labels, "cpu", history, cache)
-    return transformer.fit(real, [], tune, labels, "cpu", cfg["seed"], history, "final", cache, start)
+    return transformer.fit_final(rows, cfg, labels)
 
 
 def main() -> None:
@@ -63,7 +56,6 @@ def main() -> None:
         sys.exit(f"{args.dev} not found: the ablation needs the development set")
     everything = load_rows(ROOT / "data/prepare/sentences.jsonl")
     dev = load_labelled(args.dev, params("prepare")["context_sentences"])
-    ev = params("evaluate")
     partial = set(args.variants) != set(VARIANTS) and args.out.is_file()
     results = {k: v for k, v in json.loads(args.out.read_text())["results"].items() if k in VARIANTS} if partial else {}
     for variant in args.variants:
@@ -74,7 +66,7 @@ def main() -> None:
                 continue  # the baseline has no fine-tuning phase
             started = time.time()
             model = train(name, rows, spec)
-            metrics = score(dev, predict_rows(model, dev), label_sets(), ev["n_bootstrap"], ev["seed"])
+            metrics = evaluate_model(model, dev)
             results.setdefault(variant, {})[name] = {
                 t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")} for t in TASKS}
             line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)

@@ -68,14 +68,27 @@ def print_tables(metrics: dict, model: str, stream=None) -> None:
               file=stream)
 
 
-def evaluate_file(data: Path, model_name: str, model_dir: Path | None = None) -> dict:
-    """Score a saved model on any labelled file through the prediction API."""
-    from pipeline.predict import load_model, predict_rows
+def log_metrics(metrics: dict, what: str) -> None:
+    for task in TASKS:
+        m = metrics[task]
+        log.info("%s %s: macro-F1 %.3f [%.3f, %.3f], majority %.3f (n=%d)", what, task, m["macro_f1"],
+                 *m["macro_f1_ci"], m["majority_macro_f1"], m["n"])
+
+
+def evaluate_model(model, rows: list[dict]) -> dict:
+    """Score a model (saved or in memory) on labelled rows through the prediction API."""
+    from pipeline.predict import predict_rows
 
     cfg = params("evaluate")
+    return score(rows, predict_rows(model, rows), label_sets(), cfg["n_bootstrap"], cfg["seed"])
+
+
+def evaluate_file(data: Path, model_name: str, model_dir: Path | None = None) -> dict:
+    """Score a saved model on any labelled file."""
+    from pipeline.predict import load_model
+
     rows = load_labelled(data, params("prepare")["context_sentences"])
-    predictions = predict_rows(load_model(model_name, model_dir), rows)
-    return score(rows, predictions, label_sets(), cfg["n_bootstrap"], cfg["seed"])
+    return evaluate_model(load_model(model_name, model_dir), rows)
 
 
 @cli
@@ -107,10 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = score(gold, predicted, label_sets(), cfg["n_bootstrap"], cfg["seed"])
     write_metrics(args.metrics, metrics)
     write_confusions(args.plots, gold, predicted)
-    for task in TASKS:
-        m = metrics[task]
-        log.info("%s: macro-F1 %.3f [%.3f, %.3f], majority %.3f (n=%d)", task, m["macro_f1"],
-                 *m["macro_f1_ci"], m["majority_macro_f1"], m["n"])
+    log_metrics(metrics, "cross-validation")
 
 
 if __name__ == "__main__":

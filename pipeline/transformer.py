@@ -119,6 +119,15 @@ def train_only_phase(rows: list[dict], folds: list[dict], cfg: dict, labels: dic
     return state, rest, dict(cfg, epochs=cfg["finetune_epochs"])
 
 
+def fit_final(rows: list[dict], cfg: dict, labels: dict, device: str = "cpu") -> TransformerModel:
+    """The stage's final model alone, without cross-validation: the shared run on the synthetic
+    (train-only) rows, then fine-tuning on the real ones. For experiments such as bench/ablation_dev.py."""
+    folds = [{"uid": r["uid"], "fold": TRAIN_ONLY if r["synthetic"] else 0} for r in rows]
+    history, cache = TrainingLog(labels), {}
+    start, real, tune = train_only_phase(rows, folds, cfg, labels, device, history, cache)
+    return fit(real, [], tune, labels, device, cfg["seed"], history, "final", cache, start)
+
+
 @cli
 def main(argv: list[str] | None = None) -> None:
     parser = stage_parser(__doc__)

@@ -9,9 +9,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from pipeline.config import ROOT, TASKS, params
+from pipeline.config import ROOT, params
 from pipeline.errors import UserError, cli
-from pipeline.evaluate import evaluate_file, write_metrics
+from pipeline.evaluate import evaluate_file, log_metrics, write_metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError(f"unseen.data: {path} not found")
     metrics = evaluate_file(path, args.model, args.model_dir)
     write_metrics(args.out, metrics)
-    for task in TASKS:
-        log.info("unseen %s: macro-F1 %.3f %s", task, metrics[task]["macro_f1"], metrics[task]["macro_f1_ci"])
+    log_metrics(metrics, "unseen")
 
 
 if __name__ == "__main__":
