@@ -1,10 +1,14 @@
-"""Ablation on ../shared/dev: both models trained on seed only, + synthetic rounds 1-2, + actors, + round 3.
+"""Ablation on ../shared/dev: both models trained on seed only, + synthetic rounds 1-2, + actors,
++ round 3, + the second and third annotation of the synthetic labels (the default).
 
-    python bench/ablation_dev.py [--dev ../shared/dev/labels.jsonl] [--out bench/results/ablation_dev.json]
+    python bench/ablation_dev.py [--dev ../shared/dev/labels.jsonl] [--variants ...] [--seeds 13 14 15]
+        [--out bench/results/ablation_dev.json]
 
 Each variant trains the final model as the stages do (no cross-validation) and scores it
 on the dev set with the shared metric function (95% bootstrap intervals). Needs `dvc repro`'s
-data/prepare output with synthetic rows in it.
+data/prepare output with synthetic rows in it. With several --seeds, each variant is trained once
+per seed (the transformer's seed; the baseline is deterministic) and the macro-F1 of each is kept;
+the intervals are the first seed's.
 """
 from __future__ import annotations
 
@@ -24,22 +28,35 @@ from pipeline.jsonl import load_rows  # noqa: E402
 
 # Each variant adds one change to the one before; the last is the default configuration.
 # "rounds" are the synthetic writing rounds (data/README.md), told apart by article id prefix.
+# "labels": "writer" trains on the writers' own synthetic labels (data/review), the others on the
+# majority vote of three annotators that data/synthetic/annotations holds.
 ROUNDS_1_2 = tuple(f"syn_{x}_" for x in "abcdefgh")
 VARIANTS = {
     "seed only": {"synthetic": (), "actors": False},
-    "+ synthetic rounds 1-2": {"synthetic": ROUNDS_1_2, "actors": False},
-    "+ actors": {"synthetic": ROUNDS_1_2, "actors": True},
-    "+ synthetic round 3 (default)": {"synthetic": ("syn_",), "actors": True},
+    "+ synthetic rounds 1-2": {"synthetic": ROUNDS_1_2, "actors": False, "labels": "writer"},
+    "+ actors": {"synthetic": ROUNDS_1_2, "actors": True, "labels": "writer"},
+    "+ synthetic round 3": {"synthetic": ("syn_",), "actors": True, "labels": "writer"},
+    "+ second and third annotation (default)": {"synthetic": ("syn_",), "actors": True},
     # Leave-one-out for the fine-tuning length chosen on this set (configs/params.yaml).
     "default, finetune_epochs 2": {"synthetic": ("syn_",), "actors": True, "finetune_epochs": 2},
 }
+REVIEW = ROOT / "data/review/synthetic_labels.jsonl"
 
 
-def train(name: str, rows: list[dict], spec: dict):
+def training_rows(everything: list[dict], spec: dict) -> list[dict]:
+    """The prepared rows a variant trains on, with the writers' labels where it asks for them."""
+    rows = [r for r in everything if not r["synthetic"] or r["article_id"].startswith(spec["synthetic"])]
+    if spec.get("labels") != "writer":
+        return rows
+    writer = {(r["article_id"], r["sentence_id"]): r["first"] for r in load_rows(REVIEW)}
+    return [dict(r, **writer[r["article_id"], r["sentence_id"]]) if r["synthetic"] else r for r in rows]
+
+
+def train(name: str, rows: list[dict], spec: dict, seed: int):
     labels = label_sets()
     if name == "baseline":
         return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels)
-    cfg = dict(params("transformer"), use_actors=spec["actors"])
+    cfg = dict(params("transformer"), use_actors=spec["actors"], seed=seed)
     cfg["finetune_epochs"] = spec.get("finetune_epochs", cfg["finetune_epochs"])
     return transformer.fit_final(rows, cfg, labels)
 
@@ -50,6 +67,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["baseline", "transformer"])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="run only these; results of the others already in --out are kept")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[params("transformer")["seed"]],
+                        help="transformer seeds; each variant is trained once per seed")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/ablation_dev.json")
     args = parser.parse_args()
     if not args.dev.is_file():
@@ -60,17 +79,22 @@ def main() -> None:
     results = {k: v for k, v in json.loads(args.out.read_text())["results"].items() if k in VARIANTS} if partial else {}
     for variant in args.variants:
         spec = VARIANTS[variant]
-        rows = [r for r in everything if not r["synthetic"] or r["article_id"].startswith(spec["synthetic"])]
+        rows = training_rows(everything, spec)
         for name in args.models:
             if name == "baseline" and "finetune_epochs" in spec:
                 continue  # the baseline has no fine-tuning phase
-            started = time.time()
-            model = train(name, rows, spec)
-            metrics = evaluate_model(model, dev)
-            results.setdefault(variant, {})[name] = {
-                t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")} for t in TASKS}
-            line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)
-            print(f"{variant:30} {name:12} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)", flush=True)
+            entry = None
+            for seed in args.seeds if name == "transformer" else args.seeds[:1]:
+                started = time.time()
+                metrics = evaluate_model(train(name, rows, spec, seed), dev)
+                if entry is None:
+                    entry = {t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")}
+                             for t in TASKS}
+                entry.setdefault("macro_f1_by_seed", {})[str(seed)] = {t: metrics[t]["macro_f1"] for t in TASKS}
+                line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)
+                print(f"{variant:32} {name:12} seed {seed} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)",
+                      flush=True)
+            results.setdefault(variant, {})[name] = entry
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"dev": str(args.dev.name), "n_dev": len(dev), "results": results}, indent=2) + "\n")
 
