@@ -61,6 +61,20 @@ def train(name: str, rows: list[dict], spec: dict, seed: int):
     return transformer.fit_final(rows, cfg, labels)
 
 
+def score_variant(variant: str, name: str, rows: list[dict], spec: dict, seeds: list[int], dev: list[dict]) -> dict:
+    """One model of one variant on dev: the first seed's macro-F1 and intervals, every seed's macro-F1."""
+    entry: dict = {}
+    for seed in seeds:
+        started = time.time()
+        metrics = evaluate_model(train(name, rows, spec, seed), dev)
+        if not entry:
+            entry = {t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")} for t in TASKS}
+        entry.setdefault("macro_f1_by_seed", {})[str(seed)] = {t: metrics[t]["macro_f1"] for t in TASKS}
+        line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)
+        print(f"{variant:32} {name:12} seed {seed} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)", flush=True)
+    return entry
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared/dev/labels.jsonl")
@@ -83,18 +97,8 @@ def main() -> None:
         for name in args.models:
             if name == "baseline" and "finetune_epochs" in spec:
                 continue  # the baseline has no fine-tuning phase
-            entry = None
-            for seed in args.seeds if name == "transformer" else args.seeds[:1]:
-                started = time.time()
-                metrics = evaluate_model(train(name, rows, spec, seed), dev)
-                if entry is None:
-                    entry = {t: {k: metrics[t][k] for k in ("macro_f1", "macro_f1_ci", "majority_macro_f1")}
-                             for t in TASKS}
-                entry.setdefault("macro_f1_by_seed", {})[str(seed)] = {t: metrics[t]["macro_f1"] for t in TASKS}
-                line = "  ".join(f"{t} {metrics[t]['macro_f1']:.3f} {metrics[t]['macro_f1_ci']}" for t in TASKS)
-                print(f"{variant:32} {name:12} seed {seed} {line}  ({time.time() - started:.0f} s, {len(rows)} rows)",
-                      flush=True)
-            results.setdefault(variant, {})[name] = entry
+            seeds = args.seeds if name == "transformer" else args.seeds[:1]
+            results.setdefault(variant, {})[name] = score_variant(variant, name, rows, spec, seeds, dev)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"dev": str(args.dev.name), "n_dev": len(dev), "results": results}, indent=2) + "\n")
 

@@ -75,12 +75,17 @@ def log_metrics(metrics: dict, what: str) -> None:
                  *m["macro_f1_ci"], m["majority_macro_f1"], m["n"])
 
 
+def score_rows(gold: list[dict], predicted: list[dict]) -> dict:
+    """The shared metric function with the `evaluate` params: every score of every model goes through it."""
+    cfg = params("evaluate")
+    return score(gold, predicted, label_sets(), cfg["n_bootstrap"], cfg["seed"])
+
+
 def evaluate_model(model, rows: list[dict]) -> dict:
     """Score a model (saved or in memory) on labelled rows through the prediction API."""
     from pipeline.predict import predict_rows
 
-    cfg = params("evaluate")
-    return score(rows, predict_rows(model, rows), label_sets(), cfg["n_bootstrap"], cfg["seed"])
+    return score_rows(rows, predict_rows(model, rows))
 
 
 def evaluate_file(data: Path, model_name: str, model_dir: Path | None = None) -> dict:
@@ -115,9 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True)
     args = parser.parse_args(argv)
-    cfg = params("evaluate")
     gold, predicted = align(load_rows(args.data), load_rows(args.predictions))
-    metrics = score(gold, predicted, label_sets(), cfg["n_bootstrap"], cfg["seed"])
+    metrics = score_rows(gold, predicted)
     write_metrics(args.metrics, metrics)
     write_confusions(args.plots, gold, predicted)
     log_metrics(metrics, "cross-validation")

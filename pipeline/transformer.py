@@ -15,10 +15,9 @@ from pipeline import distributed as dist
 from pipeline import model_card
 from pipeline.config import TASKS, label_sets, params
 from pipeline.cv import join_folds, out_of_fold, stage_parser
-from pipeline.evaluate import align
+from pipeline.evaluate import align, score_rows
 from pipeline.errors import UserError, cli
 from pipeline.jsonl import load_rows, write_jsonl
-from pipeline.metrics import score
 from pipeline.multitask import MultiTaskNet, TransformerModel, input_format, save
 from pipeline.transformer_data import batches, collate, features
 from pipeline.split import TRAIN_ONLY
@@ -150,8 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         write_jsonl(args.out / "oof.jsonl", oof)
         save(final, args.out, cfg)
         history.write(args.live, args.out / "training.json")
-        ev = params("evaluate")
-        scores = score(*align(rows, oof), labels, ev["n_bootstrap"], ev["seed"])
+        scores = score_rows(*align(rows, oof))
         model_card.write(args.out, rows, scores, cfg, history.summary())
         log.info("saved transformer trained on %d rows and %d out-of-fold predictions to %s", len(rows), len(oof), args.out)
     dist.barrier()
