@@ -33,7 +33,8 @@ def render(rows: list[dict], metrics: dict, cfg: dict, training: dict) -> str:
         f"(heads {cfg['head_learning_rate']}), {cfg['freeze_layers']} lowest layers frozen. One shared run of "
         f"{cfg['epochs']} epochs on the synthetic rows ({training['train_only_seconds']} s), then each fold model and "
         f"the final model fine-tune from it on their own real rows for {cfg['finetune_epochs']} epoch(s) "
-        f"(mean {training['mean_seconds_per_fold']} s per fold).", "",
+        f"(mean {training['mean_seconds_per_fold']} s per fold) and keep weights "
+        f"{cfg['finetune_interpolation']} of the way from the shared run's to the fine-tuned ones (WiSE-FT).", "",
         "## Limits", "",
         f"- The real evaluation set is small ({len(real)} sentences): intervals are wide.",
         "- Trained on news about the Russia-Ukraine war; other topics and speakers are out of domain.",

@@ -55,20 +55,26 @@ class MultiTaskNet(nn.Module):
             if token_type_ids is not None:
                 kwargs["token_type_ids"] = token_type_ids
             return self.pooled_logits(self.encoder(**kwargs).last_hidden_state, attention_mask)
+        return self.pooled_logits(self.run_layers(hidden_states, attention_mask, start_layer, None), attention_mask)
+
+    def run_layers(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, first: int, last: int | None):
+        """Run encoder layers first..last-1 (BERT-style) on hidden states, as the encoder itself does."""
         from transformers.masking_utils import create_bidirectional_mask
 
         mask = create_bidirectional_mask(config=self.encoder.config, inputs_embeds=hidden_states,
                                          attention_mask=attention_mask)
-        for layer in self.layers()[start_layer:]:
+        for layer in self.layers()[first:last]:
             out = layer(hidden_states, mask)
             hidden_states = out[0] if isinstance(out, tuple) else out
-        return self.pooled_logits(hidden_states, attention_mask)
+        return hidden_states
 
     @torch.no_grad()
     def frozen_states(self, batch: dict, n_layers: int) -> torch.Tensor:
-        """Hidden states after the lowest n layers: computed once, reused every epoch."""
+        """Hidden states after the embeddings and the lowest n layers: computed once, reused every
+        epoch. Only those layers run (not the whole encoder)."""
         self.encoder.eval()
-        return self.encoder(**batch, output_hidden_states=True).hidden_states[n_layers]
+        embedded = self.encoder.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+        return self.run_layers(embedded, batch["attention_mask"], 0, n_layers)
 
 
 class TransformerModel:

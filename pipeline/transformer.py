@@ -93,8 +93,19 @@ def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device:
             torch.nn.utils.clip_grad_norm_(body + head, 1.0)
             optimizer.step(), schedule.step(), optimizer.zero_grad()
             total, count = total + loss.item(), count + 1
+        if start is not None and epoch == cfg["epochs"] - 1:
+            interpolate(net, start, cfg["finetune_interpolation"])
         history.epoch(tag, epoch, total / max(count, 1), time.time() - started, model, monitor)
     return model
+
+
+def interpolate(net: torch.nn.Module, start: dict, alpha: float) -> None:
+    """WiSE-FT (Wortsman et al., 2022): replace the fine-tuned weights by start + alpha * (fine-tuned - start).
+    alpha 1 keeps the fine-tuned model, 0 the start (shared-run) model; in between keeps most of what
+    the few real rows taught without forgetting what the broader shared run learned."""
+    state = net.state_dict()
+    net.load_state_dict({k: torch.lerp(start[k].to(v.device, v.dtype), v, alpha) if v.is_floating_point() else v
+                         for k, v in state.items()})
 
 
 def train_only_phase(rows: list[dict], folds: list[dict], cfg: dict, labels: dict, device: str,
@@ -102,7 +113,8 @@ def train_only_phase(rows: list[dict], folds: list[dict], cfg: dict, labels: dic
     """Train once on the train-only (synthetic, fold -1) rows, which every fold shares.
 
     Each fold model and the final model then start from this state and fine-tune for
-    `finetune_epochs` on their own real rows only. Held-out rows never reach their fold's model,
+    `finetune_epochs` on their own real rows only, and end at `finetune_interpolation` of the way from
+    the shared state to their fine-tuned weights (see `interpolate`). Held-out rows never reach their fold's model,
     and the shared rows are trained on once instead of six times. Without train-only rows, every
     model trains from the pretrained encoder for `epochs`.
     Returns (start state or None, rows left for cross-validation, params for the per-fold phase).
@@ -135,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg, labels = params("transformer"), label_sets()
     if cfg["epochs"] < 1 or cfg["batch_size"] < 1:
         raise UserError("transformer: epochs and batch_size must be at least 1")
+    if not 0.0 <= cfg["finetune_interpolation"] <= 1.0:
+        raise UserError(f"transformer.finetune_interpolation must be between 0 and 1, got {cfg['finetune_interpolation']}")
     device = dist.setup(cfg["device"])
     rows, folds = load_rows(args.data), load_rows(args.folds)
     history = TrainingLog(labels)

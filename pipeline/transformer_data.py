@@ -30,15 +30,19 @@ def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) 
     todo = [r for r in rows if r["uid"] not in cache]
     data = tokenize(todo, model.tokenizer, model.input_format) if todo else None
     pad = DataCollatorWithPadding(model.tokenizer)
+    # Rows of similar length share a batch: little padding to run through the frozen layers.
+    lengths = [len(ids) for ids in data["input_ids"]] if todo else []
+    order = sorted(range(len(todo)), key=lengths.__getitem__)
     for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
-        chunk = [data[i] for i in range(start, min(start + 64, len(todo)))]
+        idx = order[start:start + 64]
+        chunk = [data[i] for i in idx]
         batch = {k: v.to(device) for k, v in pad(chunk).items()}
         states = net.frozen_states(batch, frozen).cpu() if frozen else None
         for j, item in enumerate(chunk):
             length = len(item["input_ids"])
-            feats = {"hidden_states": states[j, :length]} if frozen else {
+            feats = {"hidden_states": states[j, :length].clone()} if frozen else {
                 k: torch.tensor(v) for k, v in item.items()}
-            cache[todo[start + j]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
+            cache[todo[idx[j]]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
     return [cache[r["uid"]] for r in rows]
 
 

@@ -12,7 +12,7 @@ from pipeline.config import label_sets, params
 from pipeline.multitask import load
 from pipeline.predict import predict_rows
 from pipeline.training_log import TrainingLog
-from pipeline.transformer import class_weights, fit
+from pipeline.transformer import class_weights, fit, interpolate
 from pipeline.transformer_data import features
 from tests.conftest import make_rows
 
@@ -67,6 +67,32 @@ def test_feature_cache_is_shared_between_fits(trained):
     first = features(rows, model, cfg, cache)
     assert len(cache) == len(rows) and "hidden_states" in first[0]
     assert features(rows, model, cfg, cache)[0] is first[0]
+
+
+def test_fine_tuning_from_a_start_ends_at_the_interpolated_weights(trained):
+    model, rows, cfg, _ = trained
+    start = {k: v.detach().clone() for k, v in model.net.state_dict().items()}
+    labels = label_sets()
+
+    def tuned(alpha):
+        tune = dict(cfg, finetune_interpolation=alpha, learning_rate=1e-2, head_learning_rate=1e-1)
+        return fit(rows, [], tune, labels, "cpu", 1, TrainingLog(labels), "final", {}, start).net.state_dict()
+
+    plain, none, half = tuned(1.0), tuned(0.0), tuned(0.5)
+    trainable = "heads.stance.weight"
+    assert not torch.allclose(plain[trainable], start[trainable])  # fine-tuning moved it
+    for key, value in start.items():
+        assert torch.equal(none[key], value), key  # alpha 0: back to the start
+        assert torch.allclose(half[key], (start[key] + plain[key]) / 2 if value.is_floating_point() else value,
+                              atol=1e-6), key
+
+
+def test_interpolate_keeps_integer_buffers():
+    net = torch.nn.Module()
+    net.register_buffer("ids", torch.arange(3))
+    net.weight = torch.nn.Parameter(torch.ones(2))
+    interpolate(net, {"ids": torch.zeros(3, dtype=torch.long), "weight": torch.zeros(2)}, 0.25)
+    assert net.ids.tolist() == [0, 1, 2] and net.weight.tolist() == [0.25, 0.25]
 
 
 def test_class_weights_balance_and_ignore_absent_labels():
