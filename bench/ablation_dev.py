@@ -32,16 +32,18 @@ from pipeline.jsonl import load_rows  # noqa: E402
 # "labels": "writer" trains on the writers' own synthetic labels (data/review), the others on the
 # majority vote of three annotators that data/synthetic/annotations holds.
 ROUNDS_1_2 = tuple(f"syn_{x}_" for x in "abcdefgh")
+# Rows before "+ weight interpolation" fine-tune plainly (finetune_interpolation 1), as they were measured.
+PLAIN = {"finetune_interpolation": 1.0}
 VARIANTS = {
     "seed only": {"synthetic": (), "actors": False},
-    "+ synthetic rounds 1-2": {"synthetic": ROUNDS_1_2, "actors": False, "labels": "writer"},
-    "+ actors": {"synthetic": ROUNDS_1_2, "actors": True, "labels": "writer"},
-    "+ synthetic round 3": {"synthetic": ("syn_",), "actors": True, "labels": "writer"},
-    "+ second and third annotation": {"synthetic": ("syn_",), "actors": True, "finetune_interpolation": 1.0},
+    "+ synthetic rounds 1-2": {"synthetic": ROUNDS_1_2, "actors": False, "labels": "writer", **PLAIN},
+    "+ actors": {"synthetic": ROUNDS_1_2, "actors": True, "labels": "writer", **PLAIN},
+    "+ synthetic round 3": {"synthetic": ("syn_",), "actors": True, "labels": "writer", **PLAIN},
+    "+ second and third annotation": {"synthetic": ("syn_",), "actors": True, **PLAIN},
     # Leave-one-out for the fine-tuning length chosen on this set (configs/params.yaml), measured
     # before the interpolation was added.
     "+ second and third annotation, finetune_epochs 2": {
-        "synthetic": ("syn_",), "actors": True, "finetune_epochs": 2, "finetune_interpolation": 1.0,
+        "synthetic": ("syn_",), "actors": True, "finetune_epochs": 2, **PLAIN,
         "models": ("transformer",)},
     "+ weight interpolation (default)": {"synthetic": ("syn_",), "actors": True, "models": ("transformer",)},
 }

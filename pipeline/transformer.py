@@ -147,8 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg, labels = params("transformer"), label_sets()
     if cfg["epochs"] < 1 or cfg["batch_size"] < 1:
         raise UserError("transformer: epochs and batch_size must be at least 1")
-    if not 0.0 <= cfg["finetune_interpolation"] <= 1.0:
-        raise UserError(f"transformer.finetune_interpolation must be between 0 and 1, got {cfg['finetune_interpolation']}")
+    alpha = cfg["finetune_interpolation"]
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"transformer.finetune_interpolation must be between 0 and 1, got {alpha}")
     device = dist.setup(cfg["device"])
     rows, folds = load_rows(args.data), load_rows(args.folds)
     history = TrainingLog(labels)
