@@ -15,19 +15,21 @@ import json
 import sys
 from pathlib import Path
 
-from sklearn.metrics import cohen_kappa_score, f1_score
+from sklearn.metrics import cohen_kappa_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import TASKS  # noqa: E402
-from pipeline.jsonl import read_jsonl  # noqa: E402
+from pipeline.config import TASKS, label_sets  # noqa: E402
+from pipeline.jsonl import load_rows  # noqa: E402
+from pipeline.metrics import macro_f1  # noqa: E402
 from pipeline.review import majority  # noqa: E402
 
 
 def agreement(rows: list[dict]) -> dict:
     both = [r for r in rows if r["second"] is not None]
     out = {"n": len(both), "n_third": sum(r["third"] is not None for r in both)}
+    labels = label_sets()
     for task in TASKS:
         first = [r["first"][task] for r in both]
         second = [r["second"][task] for r in both]
@@ -35,7 +37,7 @@ def agreement(rows: list[dict]) -> dict:
         out[task] = {
             "agreement": round(sum(a == b for a, b in zip(first, second)) / len(both), 4),
             "kappa": round(float(cohen_kappa_score(first, second)), 4),
-            "macro_f1_second_vs_first": round(float(f1_score(first, second, average="macro")), 4),
+            "macro_f1_second_vs_first": round(macro_f1(first, second, labels[task]), 4),
             "changed_by_vote": sum(a != z for a, z in zip(first, final)),
         }
     return out
@@ -46,7 +48,7 @@ def main() -> None:
     parser.add_argument("--review", type=Path, default=ROOT / "data/review/synthetic_labels.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/agreement.json")
     args = parser.parse_args()
-    result = agreement([row for _, row in read_jsonl(args.review)])
+    result = agreement(load_rows(args.review))
     for task in TASKS:
         m = result[task]
         print(f"{task:8} agreement {m['agreement']:.3f}  kappa {m['kappa']:.3f}  "
