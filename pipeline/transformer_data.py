@@ -25,25 +25,29 @@ def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
 def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) -> list[dict]:
     """Per-row inputs: the states after the frozen layers (computed once per sentence and
     shared by every fold, since frozen layers never change), or token ids for other encoders."""
-    net, device = model.net, model.device
-    frozen = cfg["freeze_layers"] if net.layers() is not None else 0
+    frozen = cfg["freeze_layers"] if model.net.layers() is not None else 0
     todo = [r for r in rows if r["uid"] not in cache]
-    data = tokenize(todo, model.tokenizer, model.input_format) if todo else None
+    if todo:
+        encode(todo, model, frozen, cache)
+    return [cache[r["uid"]] for r in rows]
+
+
+def encode(todo: list[dict], model: TransformerModel, frozen: int, cache: dict) -> None:
+    """Fill the cache for `todo`, in batches of rows of similar length (little padding to run
+    through the frozen layers)."""
+    data = tokenize(todo, model.tokenizer, model.input_format)
     pad = DataCollatorWithPadding(model.tokenizer)
-    # Rows of similar length share a batch: little padding to run through the frozen layers.
-    lengths = [len(ids) for ids in data["input_ids"]] if todo else []
+    lengths = [len(ids) for ids in data["input_ids"]]
     order = sorted(range(len(todo)), key=lengths.__getitem__)
     for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
         idx = order[start:start + 64]
         chunk = [data[i] for i in idx]
-        batch = {k: v.to(device) for k, v in pad(chunk).items()}
-        states = net.frozen_states(batch, frozen).cpu() if frozen else None
-        for j, item in enumerate(chunk):
-            length = len(item["input_ids"])
-            feats = {"hidden_states": states[j, :length].clone()} if frozen else {
+        batch = {k: v.to(model.device) for k, v in pad(chunk).items()}
+        states = model.net.frozen_states(batch, frozen).cpu() if frozen else None
+        for j, (i, item) in enumerate(zip(idx, chunk)):
+            feats = {"hidden_states": states[j, :lengths[i]].clone()} if frozen else {
                 k: torch.tensor(v) for k, v in item.items()}
-            cache[todo[idx[j]]["uid"]] = dict(feats, attention_mask=torch.ones(length, dtype=torch.long))
-    return [cache[r["uid"]] for r in rows]
+            cache[todo[i]["uid"]] = dict(feats, attention_mask=torch.ones(lengths[i], dtype=torch.long))
 
 
 def collate(items: list[dict]) -> dict[str, torch.Tensor]:
