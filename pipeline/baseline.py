@@ -17,13 +17,33 @@ from sklearn.pipeline import Pipeline
 
 from pipeline.config import TASKS, label_sets, params
 from pipeline.cv import out_of_fold, stage_parser
-from pipeline.errors import UserError, cli
+from pipeline.errors import cli
 from pipeline.inputs import fields
 from pipeline.jsonl import load_rows, write_jsonl
+from pipeline.model_files import corrupt, field, read_model_json
 
 log = logging.getLogger(__name__)
-# Types a saved baseline may contain; anything else in a .skops file is refused at load.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+# Every node a saved baseline holds, as (skops loader, module, class) read from the file's schema:
+# the project's Pipeline, its vectorisers and classifiers, and plain containers and values. A file
+# with any other node (a function, a method, another estimator such as FunctionTransformer) is
+# refused before skops builds a single object, so a tampered model.skops cannot run code.
+ALLOWED_NODES = frozenset({
+    ("ObjectNode", "sklearn.pipeline", "Pipeline"),
+    ("ObjectNode", "sklearn.compose._column_transformer", "ColumnTransformer"),
+    ("ObjectNode", "sklearn.feature_extraction.text", "TfidfVectorizer"),
+    ("ObjectNode", "sklearn.feature_extraction.text", "TfidfTransformer"),
+    ("ObjectNode", "sklearn.multioutput", "MultiOutputClassifier"),
+    ("ObjectNode", "sklearn.linear_model._logistic", "LogisticRegression"),
+    ("NdArrayNode", "numpy", "ndarray"),
+    ("TypeNode", "numpy", "float64"),
+    ("TypeNode", "builtins", "str"),
+    ("DictNode", "builtins", "dict"),
+    ("ListNode", "builtins", "list"),
+    ("TupleNode", "builtins", "tuple"),
+    ("SliceNode", "builtins", "slice"),
+    *(("JsonNode", "builtins", kind) for kind in ("str", "int", "float", "bool", "NoneType")),
+})
+TRUSTED_TYPES = sorted({f"{module}.{name}" for loader, module, name in ALLOWED_NODES if loader != "JsonNode"})
 
 
 def build_pipeline(cfg: dict) -> Pipeline:
@@ -75,19 +95,51 @@ def save(model: BaselineModel, folder: Path, cfg: dict) -> None:
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
+def schema_nodes(path: Path) -> set[tuple[str, str, str]]:
+    """Every (loader, module, class) in a .skops file's schema, read as JSON without building objects."""
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node:
+                found.add((str(node["__loader__"]), str(node.get("__module__")), str(node.get("__class__"))))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def load(folder: Path) -> BaselineModel:
+    """The saved baseline, loaded as untrusted input (see ALLOWED_NODES)."""
     folder = Path(folder)
+    meta = read_model_json(folder, "baseline")
+    use_actors = field(field(meta, folder / "model.json", "params", dict), folder / "model.json", "use_actors", bool)
     path = folder / "model.skops"
     try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-        untrusted = sio.get_untrusted_types(file=path)
-        refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        refused = sorted(schema_nodes(path) - ALLOWED_NODES)
         if refused:
-            raise UserError(f"{path}: refusing to load unexpected type {refused[0]}")
-        pipeline = sio.load(path, trusted=untrusted)
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as err:
-        raise UserError(f"baseline model in {folder} is missing or corrupt ({err}); run `dvc repro`") from None
-    return BaselineModel(pipeline, meta["labels"], meta["params"]["use_actors"])
+            loader, module, name = refused[0]
+            raise corrupt(path, f"refusing to load {module}.{name} ({loader}), which the project's baseline "
+                                "never contains; the file may have been tampered with")
+        pipeline = sio.load(path, trusted=TRUSTED_TYPES)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+        raise corrupt(path, f"cannot be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    check_classes(pipeline, meta["labels"], path)
+    return BaselineModel(pipeline, meta["labels"], use_actors)
+
+
+def check_classes(pipeline, labels: dict, path: Path) -> None:
+    """The loaded pipeline is the project's shape and its classes are the saved labels."""
+    classifier = pipeline.named_steps.get("classifier") if isinstance(pipeline, Pipeline) else None
+    estimators = getattr(classifier, "estimators_", None)
+    if not isinstance(estimators, list) or len(estimators) != len(TASKS):
+        raise corrupt(path, f"expected a fitted Pipeline with one classifier per task ({', '.join(TASKS)})")
+    for task, clf in zip(TASKS, estimators):
+        unknown = [str(c) for c in getattr(clf, "classes_", []) if c not in labels[task]]
+        if unknown:
+            raise corrupt(path, f"the {task} classifier predicts {unknown[0]!r}, not one of {labels[task]}")
 
 
 @cli

@@ -7,11 +7,12 @@ import logging
 from pathlib import Path
 
 from pipeline.config import TASKS, label_sets, params
-from pipeline.errors import UserError, cli
+from pipeline.errors import DataError, UserError, cli
 from pipeline.context import contexts
 from pipeline.jsonl import load_rows, read_jsonl
 from pipeline.metrics import score
-from pipeline.schema import check_row
+from pipeline.schema import REQUIRED_WITH_TARGET, check_row, check_target
+from pipeline.textio import check_output_path, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,7 @@ def align(gold_rows: list[dict], predictions: list[dict]) -> tuple[list[dict], l
 
 
 def write_metrics(path: Path, metrics: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(metrics, indent=2) + "\n")
 
 
 def write_confusions(folder: Path, gold: list[dict], predicted: list[dict]) -> None:
@@ -44,19 +44,44 @@ def write_confusions(folder: Path, gold: list[dict], predicted: list[dict]) -> N
 
 
 def load_labelled(path: Path, window: int) -> list[dict]:
-    """Rows in the label-guide format, each with its target; context from the same article."""
+    """Rows in the label-guide format, each with its target; context from the same article.
+
+    Each article's sentence ids must run 0, 1, 2, ... once each (context is the sentence before)
+    and all its rows must give the same target; errors name the file and line.
+    """
     labels, articles = label_sets(), {}
     for line, row in read_jsonl(path):
-        row = check_row({k: v for k, v in row.items() if k != "target"}, path, line, labels) | {"target": row.get("target")}
-        if not isinstance(row["target"], str) or not row["target"].strip():
-            raise UserError(f"{path}:{line}: field 'target' has value {row['target']!r}; expected the article's claim")
-        articles.setdefault(row["article_id"], []).append(row)
+        row = check_row(row, path, line, labels, REQUIRED_WITH_TARGET)
+        check_target(row["target"], f"{path}:{line}: field 'target'")
+        articles.setdefault(row["article_id"], []).append((line, row))
+    if not articles:
+        raise DataError(path, None, "no labelled rows; expected one JSON object a line")
     rows = []
     for article_id, items in articles.items():
-        items.sort(key=lambda r: r["sentence_id"])
-        for item, context in zip(items, contexts([r["text"] for r in items], window)):
+        check_article(path, article_id, items)
+        items.sort(key=lambda item: item[1]["sentence_id"])
+        texts = [row["text"] for _, row in items]
+        for (_, item), context in zip(items, contexts(texts, window)):
             rows.append(dict(item, uid=f"{article_id}:{item['sentence_id']}", context=context, synthetic=False))
     return rows
+
+
+def check_article(path: Path, article_id: str, items: list[tuple[int, dict]]) -> None:
+    """One target per article and sentence ids 0..n-1, each once."""
+    first_line, first = items[0]
+    seen: dict[int, int] = {}
+    for line, row in items:
+        if row["target"] != first["target"]:
+            raise DataError(path, line, f"article {article_id!r} has a second target {row['target']!r}; "
+                                        f"line {first_line} gave {first['target']!r}")
+        if row["sentence_id"] in seen:
+            raise DataError(path, line, f"sentence {row['sentence_id']} of article {article_id!r} appears twice "
+                                        f"(also at line {seen[row['sentence_id']]})")
+        seen[row["sentence_id"]] = line
+    missing = sorted(set(range(len(items))) - set(seen))
+    if missing:
+        raise DataError(path, seen[max(seen)], f"article {article_id!r} has no sentence {missing[0]} but has "
+                                               f"sentence {max(seen)}; expected ids 0 to {len(items) - 1}, each once")
 
 
 def print_tables(metrics: dict, model: str, stream=None) -> None:
@@ -106,10 +131,12 @@ def cli_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-dir", type=Path, help="model folder (default: models/<model>)")
     parser.add_argument("--out", type=Path, help="write the metrics JSON here (same shape as metrics/<model>.json)")
     args = parser.parse_args(argv)
+    if args.out:
+        check_output_path(args.out)
     metrics = evaluate_file(args.data, args.model, args.model_dir)
-    print_tables(metrics, args.model)
     if args.out:
         write_metrics(args.out, metrics)
+    print_tables(metrics, args.model)
 
 
 @cli

@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.errors import DataError
+from pipeline.textio import atomic_writer, decoded_lines, open_input
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for every non-blank line."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, None, "file not found")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+        raise DataError(path, None, "not found or not a regular file; expected a JSON Lines file")
+    with open_input(path) as handle:
+        for number, line in enumerate(decoded_lines(path, handle), start=1):
             if not line.strip():
                 continue
             try:
@@ -31,14 +32,10 @@ def load_rows(path: str | Path) -> list[dict]:
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
-    """Write rows atomically enough for a stage: to a temp file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write rows whole or not at all (temporary file, then rename); return how many."""
     count = 0
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
-    tmp.replace(path)
     return count

@@ -17,8 +17,9 @@ def render(rows: list[dict], metrics: dict, cfg: dict, training: dict) -> str:
         "```", "stance-predict --model transformer ARTICLE.txt --target \"The contested claim.\"", "```", "",
         "## Input format", "",
         "A sentence pair: first segment the sentence; second segment the article's target, the separator",
-        "token, then the previous sentence (or `(start of article)`); truncation cuts only the second",
-        f"segment, at {cfg['max_length']} tokens. Mean pooling over tokens feeds the three heads.", "",
+        f"token, then the previous sentence (or `(start of article)`). At {cfg['max_length']} tokens, truncation",
+        "cuts the second segment (context, then target); a sentence that alone leaves fewer than 16 tokens",
+        "for it loses its own tail, and the record says `truncated`. Mean pooling over tokens feeds the three heads.", "",
         "## Training data", "",
         f"{len(rows)} sentences from {len({r['article_id'] for r in rows})} articles: {len(real)} real (seed) "
         f"and {len(rows) - len(real)} synthetic (written by the team, training only).", "",

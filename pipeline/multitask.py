@@ -12,17 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from pipeline.config import TASKS
-from pipeline.errors import UserError
 from pipeline.inputs import pair_inputs
+from pipeline.model_files import check_manifest, corrupt, field, read_model_json, sha256
 
 log = logging.getLogger(__name__)
 # Nothing may reach the network: every load is from a local folder.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_var, "1")
+# Tokens of the second segment (target, then context) kept before a long sentence's own tail is
+# cut: enough for the start of the target, which stance is read against.
+SECOND_MIN = 16
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -87,14 +91,17 @@ class TransformerModel:
         self.device = device
 
     def encode(self, rows: list[dict]):
+        """Padded tensors of the rows' pairs, and per row whether its sentence's tail was cut to fit."""
         return encode_pairs(self.tokenizer, rows, self.input_format, padding=True, return_tensors="pt")
 
     @torch.inference_mode()
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
+        """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length."""
         self.net.eval()
-        batch = {k: v.to(self.device) for k, v in self.encode(rows).items()}
-        logits = self.net(**batch)
-        return {task: torch.softmax(logits[task].float(), -1).cpu().numpy() for task in TASKS}
+        encoded, cut = self.encode(rows)
+        logits = self.net(**{k: v.to(self.device) for k, v in encoded.items()})
+        out = {task: torch.softmax(logits[task].float(), -1).cpu().numpy() for task in TASKS}
+        return out | {"truncated": np.array(cut, dtype=bool)}
 
 
 def input_format(max_length: int, actors: bool) -> dict:
@@ -103,35 +110,75 @@ def input_format(max_length: int, actors: bool) -> dict:
             "max_length": max_length, "pooling": "mean", "actors": actors}
 
 
+def fit_sentences(tokenizer, first: list[str], second: list[str], max_length: int) -> tuple[list[str], list[bool]]:
+    """Sentences cut at their tail only where the sentence alone leaves the second segment fewer
+    than SECOND_MIN tokens (or fewer than it has); truncation then cuts the second segment (the
+    context's tail, then the target's) to fit. Returns the sentences and which ones were cut."""
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
+    firsts = tokenizer(first, add_special_tokens=False, return_offsets_mapping=True)
+    out, cut = list(first), [False] * len(first)
+    for i, offsets in enumerate(firsts["offset_mapping"]):
+        if len(offsets) <= room - SECOND_MIN:
+            continue
+        keep = room - min(SECOND_MIN, len(tokenizer(second[i], add_special_tokens=False)["input_ids"]))
+        while len(offsets) > keep:
+            out[i], cut[i] = out[i][:offsets[keep - 1][1]], True
+            # A word cut mid-way can re-tokenise into more pieces: re-check until it fits.
+            offsets = tokenizer(out[i], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    return out, cut
+
+
 def encode_pairs(tokenizer, rows: list[dict], fmt: dict, **kwargs):
-    """Tokenise rows as sentence pairs: the one tokenisation for training, evaluation and prediction."""
+    """Tokenise rows as sentence pairs: the one tokenisation for training, evaluation and prediction.
+    Returns the encoding and, per row, whether its sentence was cut to fit (see fit_sentences)."""
     first, second = pair_inputs(rows, tokenizer.sep_token or "|", fmt["actors"])
-    return tokenizer(first, second, truncation=fmt["truncation"], max_length=fmt["max_length"], **kwargs)
+    first, cut = fit_sentences(tokenizer, first, second, fmt["max_length"])
+    return tokenizer(first, second, truncation=fmt["truncation"], max_length=fmt["max_length"], **kwargs), cut
 
 
 def save(model: TransformerModel, folder: Path, params: dict) -> None:
+    """Weights, encoder config, tokenizer and model.json (labels, input format and the SHA-256 of
+    every file prediction reads besides the weights, checked at load)."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
     save_file(state, folder / "model.safetensors")
     model.net.encoder.config.save_pretrained(folder)
-    model.tokenizer.save_pretrained(folder)
+    written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json"]
     meta = {"model": "transformer", "labels": model.labels, "input_format": model.input_format,
-            "dropout": model.net.dropout.p, "params": params}
+            "dropout": model.net.dropout.p, "params": params,
+            "files": {name: sha256(folder / name) for name in sorted(written)}}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
+def first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
 def load(folder: Path, device: str | None = None) -> TransformerModel:
+    """A saved transformer, its files checked before use; any damage is one UserError naming the file."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     folder = Path(folder)
+    meta = read_model_json(folder, "transformer")
+    path = folder / "model.json"
+    fmt = field(meta, path, "input_format", dict)
+    field(fmt, path, "max_length", int), field(fmt, path, "actors", bool), field(fmt, path, "truncation", str)
+    if fmt["truncation"] != "only_second" or fmt["max_length"] < 2 * SECOND_MIN:
+        raise corrupt(path, f"input_format has truncation {fmt['truncation']!r} and max_length {fmt['max_length']}; "
+                            f"expected 'only_second' and at least {2 * SECOND_MIN}")
+    dropout = field(meta, path, "dropout", (int, float))
+    check_manifest(folder, meta.get("files"))
+    weights = folder / "model.safetensors"
     try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
         encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder, local_files_only=True))
-        net = MultiTaskNet(encoder, meta["labels"], meta["dropout"])
-        net.load_state_dict(load_file(folder / "model.safetensors"))
+        net = MultiTaskNet(encoder, meta["labels"], dropout)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"transformer model in {folder} is missing or corrupt ({reason}); run `dvc repro`") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as err:
+        raise corrupt(folder, f"cannot be loaded ({first_line(err)})") from None
+    try:
+        net.load_state_dict(load_file(weights))
+    except (OSError, RuntimeError, SafetensorError) as err:
+        raise corrupt(weights, f"cannot be loaded ({first_line(err)})") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return TransformerModel(net.to(device).eval(), tokenizer, meta["labels"], meta["input_format"], device)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline.config import ROOT, TASKS, params
 from pipeline.context import contexts
 from pipeline.errors import UserError
+from pipeline.schema import check_target
 from pipeline.segment import split_sentences
 
 log = logging.getLogger(__name__)
@@ -15,13 +16,15 @@ _loaded: dict[tuple[str, str], object] = {}
 
 
 def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
-    """One sentence's labels (arg-max) and per-label scores."""
+    """One sentence's labels (arg-max), per-label scores, and whether the model saw only the
+    start of the sentence (`truncated`; a model without a length limit never truncates)."""
     record, scores = {}, {}
     for task in TASKS:
         row = probs[task][index]
         record[task] = labels[task][int(row.argmax())]
         scores[task] = {label: round(float(p), 4) for label, p in zip(labels[task], row)}
     record["scores"] = scores
+    record["truncated"] = bool(probs["truncated"][index]) if "truncated" in probs else False
     return record
 
 
@@ -40,10 +43,15 @@ def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
     return out
 
 
-def load_model(name: str, folder: Path | None = None):
-    """Load a saved model by name from models/<name>/ (or the given folder), once per process."""
+def check_model_name(name: str) -> str:
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
+    return name
+
+
+def load_model(name: str, folder: Path | None = None):
+    """Load a saved model by name from models/<name>/ (or the given folder), once per process."""
+    check_model_name(name)
     folder = Path(folder) if folder else ROOT / "models" / name
     key = (name, str(folder.resolve()))
     if key not in _loaded:
@@ -57,19 +65,13 @@ def load_model(name: str, folder: Path | None = None):
     return _loaded[key]
 
 
-def make_rows(sentences: list[str], target: str, previous: str | None = None) -> list[dict]:
-    """Rows with context built exactly as `prepare` builds it; `previous` continues a stream."""
+def make_rows(sentences: list[str], target: str, previous: list[str] | None = None) -> list[dict]:
+    """Rows with context built exactly as `prepare` builds it; `previous` (the sentences before
+    these, in a stream cut into chunks) continues the article."""
     window = params("prepare")["context_sentences"]
-    lead = [previous] if previous is not None else []
+    lead = (previous or [])[-window:] if window > 0 else []
     ctx = contexts(lead + sentences, window)[len(lead):]
     return [{"sentence_id": i, "text": s, "context": c, "target": target} for i, (s, c) in enumerate(zip(sentences, ctx))]
-
-
-def check_target(target, what: str = "the target") -> str:
-    """The claim stance is measured against must be non-empty text."""
-    if not isinstance(target, str) or not target.strip():
-        raise UserError(f"{what} is empty; give the claim stance is measured against")
-    return target
 
 
 def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",

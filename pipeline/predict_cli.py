@@ -1,23 +1,38 @@
-"""`stance-predict`: label every sentence of new text from files, --text or standard input."""
+"""`stance-predict`: label every sentence of new text from files, --text or standard input.
+
+Every input is checked before the model loads (pipeline/sources.py); records are collected in a
+temporary file and written to standard output only once all input is labelled, so an error
+leaves stdout empty.
+"""
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import re
+import shutil
 import sys
-from typing import Iterator
+import tempfile
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from pipeline.config import TASKS, label_sets, params
-from pipeline.errors import UserError, cli
-from pipeline.predict import MODELS, check_target, load_model, make_rows, predict_rows
-from pipeline.segment import split_paragraph
+from pipeline.errors import UserError, cli, drop_stdout
+from pipeline.predict import MODELS, check_model_name, load_model, make_rows, predict_rows
+from pipeline.schema import check_target
+from pipeline.sources import chunks, gather, read_lines, sentences
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Control characters (terminal escape codes) and bidirectional overrides, dropped from table output.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+SPOOL_BYTES = 16 * 2**20  # output held in memory up to this size, then in a temporary file
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cfg = params("predict")
-    parser = argparse.ArgumentParser(prog="stance-predict", description=__doc__)
+    parser = argparse.ArgumentParser(prog="stance-predict", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", metavar="FILE", help="text files; '-' or none reads standard input")
     parser.add_argument("--text", help="label this text instead of files")
     parser.add_argument("--lines", action="store_true", help="input is one sentence per line, in order")
@@ -28,71 +43,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    check_model_name(args.model)
     check_target(args.target, "--target")
     return args
 
 
-def byte_lines(name: str, stream) -> Iterator[str]:
-    """Decoded lines of a byte stream; invalid UTF-8 and binary data are located by byte offset."""
-    offset = 0
-    for raw in stream:
-        nul = raw.find(b"\x00")
-        if nul >= 0:
-            raise UserError(f"{name}: binary data (NUL byte at byte offset {offset + nul}); expected text")
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise UserError(f"{name}: invalid UTF-8 at byte offset {offset + err.start}") from None
-        offset += len(raw)
-
-
-def sources(args) -> Iterator[tuple[str, Iterator[str]]]:
-    """(name, lines) per input: --text, each file, or standard input."""
-    if args.text is not None:
-        yield "text", iter(args.text.splitlines())
-        return
-    names = args.files or ["-"]
-    if names == ["-"] and sys.stdin.isatty():
-        raise UserError("no input: give FILE, --text TEXT, or pipe text on standard input")
-    for name in names:
-        if name == "-":
-            yield "stdin", byte_lines("stdin", sys.stdin.buffer)
-            continue
-        try:
-            handle = open(name, "rb")
-        except OSError as err:
-            raise UserError(f"{name}: cannot read file ({err.strerror})") from None
-        with handle:
-            yield name, byte_lines(name, handle)
-
-
-def sentences(lines: Iterator[str], one_per_line: bool) -> Iterator[str]:
-    """Sentences as `prepare` makes them: each non-blank line a paragraph, or a sentence with --lines."""
-    for line in lines:
-        if line.strip():
-            yield from ([line.strip()] if one_per_line else split_paragraph(line.strip()))
-
-
-def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def safe_cell(value):
+    """A CSV cell a spreadsheet shows as text: a leading formula character is quoted with '."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 class Writer:
-    def __init__(self, fmt: str, out=None):
-        self.fmt, self.out, self.started = fmt, out or sys.stdout, False
+    def __init__(self, fmt: str, out):
+        self.fmt, self.out, self.started = fmt, out, False
         self.labels = label_sets()
 
     def header(self) -> None:
         if self.fmt == "csv":
             cols = [f"{t}_{label}" for t in TASKS for label in self.labels[t]]
-            csv.writer(self.out).writerow(["source", "sentence_id", "text", *TASKS, *cols, "model", "target"])
+            csv.writer(self.out).writerow(["source", "sentence_id", "text", *TASKS, *cols, "model", "target", "truncated"])
         elif self.fmt == "table":
             self.out.write(f"{'id':>5}  {'speaker':<15} {'stance':<13} {'role':<14} text\n")
 
@@ -104,32 +73,51 @@ class Writer:
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.fmt == "csv":
             scores = [record["scores"][t][label] for t in TASKS for label in self.labels[t]]
-            csv.writer(self.out).writerow([record["source"], record["sentence_id"], record["text"],
-                                           *(record[t] for t in TASKS), *scores, record["model"], record["target"]])
+            row = [record["source"], record["sentence_id"], record["text"], *(record[t] for t in TASKS), *scores,
+                   record["model"], record["target"], record["truncated"]]
+            csv.writer(self.out).writerow([safe_cell(cell) for cell in row])
         else:
             cells = [f"{record[t]} {record['scores'][t][record[t]]:.2f}" for t in TASKS]
-            text = record["text"] if len(record["text"]) <= 70 else record["text"][:67] + "..."
+            text = ("[cut] " if record["truncated"] else "") + CONTROL.sub(" ", record["text"])
+            text = text if len(text) <= 70 else text[:67] + "..."
             self.out.write(f"{record['sentence_id']:>5}  {cells[0]:<15} {cells[1]:<13} {cells[2]:<14} {text}\n")
+
+
+def label(args, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
+    model, chunk_size = load_model(args.model), params("predict")["chunk_size"]
+    with tqdm(desc="labelling", unit=" sentences", file=sys.stderr, disable=None, leave=False) as bar:
+        for name, path in inputs:
+            count, previous = 0, []
+            for chunk in chunks(sentences(read_lines(args, name, path), args.lines), chunk_size):
+                rows = make_rows(chunk, args.target, previous)
+                for row, pred in zip(rows, predict_rows(model, rows, args.batch_size)):
+                    writer.write({"sentence_id": count + row["sentence_id"], "text": row["text"], **pred,
+                                  "model": args.model, "target": args.target, "source": name})
+                count, previous = count + len(chunk), chunk
+                bar.update(len(chunk))
+
+
+def emit(spool) -> None:
+    """Copy the finished output to standard output; a full disk is one line, not a traceback."""
+    spool.seek(0)
+    try:
+        shutil.copyfileobj(spool, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        drop_stdout()
+        raise UserError(f"cannot write the output ({err.strerror or err})") from None
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    model = load_model(args.model)
-    writer, chunk_size = Writer(args.format), params("predict")["chunk_size"]
-    with tqdm(desc="labelling", unit=" sentences", file=sys.stderr, disable=None, leave=False) as bar:
-        for name, lines in sources(args):
-            count, previous = 0, None
-            for chunk in chunks(sentences(lines, args.lines), chunk_size):
-                rows = make_rows(chunk, args.target, previous)
-                for row, pred in zip(rows, predict_rows(model, rows, args.batch_size)):
-                    writer.write({"sentence_id": count + row["sentence_id"], "text": row["text"], **pred,
-                                  "model": args.model, "target": args.target, "source": name})
-                count, previous = count + len(chunk), chunk[-1]
-                bar.update(len(chunk))
-                sys.stdout.flush()
-            if count == 0:
-                raise UserError(f"{name}: no text to label (empty or whitespace only)")
+    with tempfile.TemporaryDirectory(prefix="stance-predict-") as workdir:
+        inputs = gather(args, Path(workdir))
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="", dir=workdir) as spool:
+            label(args, inputs, Writer(args.format, spool))
+            emit(spool)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from pipeline.config import TASKS, label_sets, params
 from pipeline.context import contexts
-from pipeline.errors import DataError, cli
+from pipeline.errors import DataError, UserError, cli
 from pipeline.jsonl import read_jsonl, write_jsonl
-from pipeline.schema import check_alignment, check_row
+from pipeline.schema import check_alignment, check_row, check_target
 from pipeline.segment import split_sentences
+from pipeline.textio import read_text
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,19 @@ def load_meta(txt: Path) -> dict:
     if not path.is_file():
         raise DataError(path, None, "metadata file not found; expected it beside the article text")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise DataError(path, err.lineno, f"not valid JSON ({err.msg})") from None
-    target = meta.get("target")
-    if not isinstance(target, str) or not target.strip():
-        raise DataError(path, None, f"field 'target' has value {target!r}; expected the article's contested claim")
+    if not isinstance(meta, dict):
+        raise DataError(path, None, f"expected a JSON object, got {type(meta).__name__}")
+    try:
+        check_target(meta.get("target"), "field 'target'")
+    except UserError as err:
+        raise DataError(path, None, str(err)) from None
     if meta.get("article_id", txt.stem) != txt.stem:
         raise DataError(path, None, f"field 'article_id' has value {meta['article_id']!r}; expected {txt.stem!r}")
+    if not isinstance(meta.get("synthetic", False), bool):
+        raise DataError(path, None, f"field 'synthetic' has value {meta['synthetic']!r}; expected true or false")
     return meta
 
 
@@ -45,11 +51,11 @@ def find_annotations(article_id: str, annotation_dirs: list[Path]) -> Path:
 def prepare_article(txt: Path, annotation_dirs: list[Path], labels: dict, window: int) -> list[dict]:
     """Validated, prepared rows of one article."""
     meta = load_meta(txt)
-    sentences = split_sentences(txt.read_text(encoding="utf-8"))
+    sentences = split_sentences(read_text(txt))
     path = find_annotations(txt.stem, annotation_dirs)
     rows = [(line, check_row(row, path, line, labels)) for line, row in read_jsonl(path)]
     check_alignment(rows, sentences, path, txt.stem)
-    synthetic = bool(meta.get("synthetic", False))
+    synthetic = meta.get("synthetic", False)
     out = []
     for (_, row), context in zip(rows, contexts(sentences, window)):
         uid = f"{txt.stem}:{row['sentence_id']}"
@@ -57,7 +63,7 @@ def prepare_article(txt: Path, annotation_dirs: list[Path], labels: dict, window
             "uid": uid, "article_id": txt.stem, "sentence_id": row["sentence_id"],
             "text": row["text"], "context": context, "target": meta["target"],
             **{task: row[task] for task in TASKS},
-            "synthetic": synthetic or bool(row.get("synthetic", False)),
+            "synthetic": synthetic or row.get("synthetic", False),
             # Rows derived from another sentence name its uid as their group, so folds keep them together.
             "group": row.get("group", uid),
         })
@@ -66,6 +72,9 @@ def prepare_article(txt: Path, annotation_dirs: list[Path], labels: dict, window
 
 def prepare(article_dirs: list[Path], annotation_dirs: list[Path], use_synthetic: bool, window: int) -> list[dict]:
     labels = label_sets()
+    for folder in [*article_dirs, *annotation_dirs]:
+        if not Path(folder).is_dir():
+            raise DataError(folder, None, "folder not found")
     rows: list[dict] = []
     seen: set[str] = set()
     for folder in article_dirs:

@@ -3,24 +3,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import TASKS
-from pipeline.errors import DataError
+from pipeline.config import TASKS, params
+from pipeline.errors import DataError, UserError
 
 REQUIRED = ("article_id", "sentence_id", "text", *TASKS)
-OPTIONAL = ("synthetic", "group", "note")
+# A labelled row outside the project's articles (stance-evaluate) carries its article's target.
+REQUIRED_WITH_TARGET = ("article_id", "sentence_id", "text", "target", *TASKS)
+# Optional fields and the JSON type each must have: a "false" string is not a boolean.
+OPTIONAL = {"synthetic": (bool, "true or false"), "group": (str, "a sentence uid (text)"), "note": (str, "text")}
 
 
-def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]]) -> dict:
+def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]],
+              required: tuple[str, ...] = REQUIRED) -> dict:
     """Return the row if it is a valid annotation; raise DataError naming the bad field."""
-    for field in REQUIRED:
+    for field in required:
         if field not in row:
-            raise DataError(path, line, f"field '{field}' is missing; required fields: {', '.join(REQUIRED)}")
-    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL))
+            raise DataError(path, line, f"field '{field}' is missing; required fields: {', '.join(required)}")
+    unknown = sorted(set(row) - set(required) - set(OPTIONAL))
     if unknown:
-        allowed = ", ".join(REQUIRED + OPTIONAL)
+        allowed = ", ".join((*required, *OPTIONAL))
         raise DataError(path, line, f"unknown field '{unknown[0]}'; allowed fields: {allowed}")
-    if not isinstance(row["sentence_id"], int) or isinstance(row["sentence_id"], bool):
-        raise DataError(path, line, f"field 'sentence_id' has value {row['sentence_id']!r}; expected an integer")
+    for field, (kind, expected) in OPTIONAL.items():
+        if field in row and (not isinstance(row[field], kind) or row[field] == ""):
+            raise DataError(path, line, f"field '{field}' has value {row[field]!r}; expected {expected}")
+    if not isinstance(row["article_id"], str) or not row["article_id"].strip():
+        raise DataError(path, line, f"field 'article_id' has value {row['article_id']!r}; expected non-empty text")
+    if not isinstance(row["sentence_id"], int) or isinstance(row["sentence_id"], bool) or row["sentence_id"] < 0:
+        raise DataError(path, line, f"field 'sentence_id' has value {row['sentence_id']!r}; expected an integer from 0")
     if not isinstance(row["text"], str) or not row["text"].strip():
         raise DataError(path, line, f"field 'text' has value {row['text']!r}; expected non-empty text")
     for task in TASKS:
@@ -46,10 +55,23 @@ def check_alignment(rows: list[tuple[int, dict]], sentences: list[str], path: Pa
                 path, line,
                 f"field 'text' does not match sentence {index} of the article; expected {sentences[index]!r}",
             )
+    if not rows:
+        raise DataError(path, None, f"no annotation rows; the article has {len(sentences)} sentences, "
+                                    f"starting with {sentences[0]!r}" if sentences else "no annotation rows")
     if len(rows) < len(sentences):
-        last = rows[-1][0] if rows else 0
         raise DataError(
-            path, last,
+            path, rows[-1][0],
             f"missing sentence {len(rows)}: the article has {len(sentences)} sentences, "
             f"annotations stop at {len(rows)}; expected {sentences[len(rows)]!r}",
         )
+
+
+def check_target(target, what: str = "the target") -> str:
+    """The claim stance is measured against: non-empty text of at most prepare.max_target_chars."""
+    if not isinstance(target, str) or not target.strip():
+        raise UserError(f"{what} is empty; give the claim stance is measured against")
+    limit = params("prepare")["max_target_chars"]
+    if len(target) > limit:
+        raise UserError(f"{what} is {len(target):,} characters long; a target is one sentence stating the claim, "
+                        f"at most {limit:,} characters (prepare.max_target_chars)")
+    return target

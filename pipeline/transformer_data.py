@@ -17,7 +17,7 @@ def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
     data = Dataset.from_list([{f: r[f] for f in ("text", "context", "target")} for r in rows])
 
     def encode(batch):
-        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)
+        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)[0]
 
     return data.map(encode, batched=True, remove_columns=["text", "context", "target"])
 

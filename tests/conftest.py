@@ -1,12 +1,21 @@
 """Shared fixtures: tiny articles written to a temp folder."""
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from pipeline import predict as predict_module
+from pipeline.baseline import fit as fit_baseline, save as save_baseline
+from pipeline.config import label_sets, params
+from pipeline.multitask import save as save_transformer
+from pipeline.predict_cli import main as predict_main
 from pipeline.segment import split_sentences
+from pipeline.training_log import TrainingLog
+from pipeline.transformer import fit as fit_transformer
 
 TINY_TEXT = (
     "Moscow accused Kyiv of attacking a dam on Monday. Ukrainian officials rejected the claim as a lie.\n"
@@ -63,3 +72,35 @@ def make_rows(n_per_class: int = 4) -> list[dict]:
                          "context": "(start of article)", "target": "Ukraine attacked the residence.",
                          "speaker": speaker, "stance": stance, "role": role, "synthetic": False, "group": uid})
     return rows
+
+
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory) -> Path:
+    """A repo-like root with a tiny baseline and a tiny transformer (the real packaged encoder,
+    one epoch on 5 rows) saved where load_model looks: <root>/models/<name>."""
+    root, labels = tmp_path_factory.mktemp("root"), label_sets()
+    cfg = params("baseline")
+    save_baseline(fit_baseline(make_rows(3), cfg, labels), root / "models" / "baseline", cfg)
+    cfg = dict(params("transformer"), epochs=1, batch_size=4)
+    model = fit_transformer(make_rows(1), [], cfg, labels, "cpu", 0, TrainingLog(labels), "final", {})
+    save_transformer(model, root / "models" / "transformer", cfg)
+    return root
+
+
+@pytest.fixture
+def use_root(models_root, monkeypatch) -> Path:
+    """Make load_model read the tiny models (and forget models loaded by other tests)."""
+    monkeypatch.setattr(predict_module, "ROOT", models_root)
+    predict_module._loaded.clear()
+    return models_root
+
+
+def run_cli(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
+    """Run stance-predict in-process: (exit code, stdout, stderr)."""
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    with pytest.raises(SystemExit) as exit_info:
+        predict_main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,37 +10,15 @@ import pytest
 
 from pipeline import config
 from pipeline import predict as predict_module
-from pipeline.baseline import fit, save
 from pipeline.config import TASKS, label_sets, params
 from pipeline.errors import UserError
 from pipeline.predict import predict
-from pipeline.predict_cli import main
-from tests.conftest import make_rows
-
-
-@pytest.fixture(scope="module")
-def models_root(tmp_path_factory):
-    """A tiny baseline saved where load_model looks (models/baseline under a temp root)."""
-    root = tmp_path_factory.mktemp("root")
-    cfg = params("baseline")
-    save(fit(make_rows(3), cfg, label_sets()), root / "models" / "baseline", cfg)
-    return root
+from tests.conftest import run_cli
 
 
 @pytest.fixture(autouse=True)
-def use_root(models_root, monkeypatch):
-    monkeypatch.setattr(predict_module, "ROOT", models_root)
-    predict_module._loaded.clear()
-
-
-def run_cli(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+def _tiny_models(use_root):
+    """Every test here labels with the tiny models (tests/conftest.py)."""
 
 
 def test_jsonl_records_for_lines(capsys, tmp_path):
@@ -90,7 +69,7 @@ def test_long_input_streams_in_chunks_with_context_across_chunks(capsys, monkeyp
     (["--model", "gpt"], b"x", "unknown model 'gpt'"),
     (["--target", " ", "--text", "x"], None, "--target is empty"),
     (["--batch-size", "0", "--text", "x"], None, "--batch-size must be at least 1"),
-    (["-"], "Kyiv said.\n".encode() + b"\xff\xfe bad", "stdin: invalid UTF-8 at byte offset 11"),
+    (["-"], "Kyiv said.\n".encode() + b"\xff\xfe bad", "stdin:2: invalid UTF-8 at byte offset 11"),
     (["-"], b"\x00\x01\x02binary", "binary data"),
     (["-"], b"", "no text to label"),
 ])
@@ -101,18 +80,14 @@ def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, args, stdin, mess
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
 
 
-def test_missing_and_corrupt_models_say_run_dvc_repro(capsys, models_root):
+def test_missing_and_corrupt_models_say_run_dvc_repro(capsys, monkeypatch, tmp_path, models_root):
+    monkeypatch.setattr(predict_module, "ROOT", tmp_path)
     code, _, err = run_cli(capsys, "--model", "transformer", "--text", "x")
     assert code == 2 and "run `dvc repro`" in err and "models/transformer" in err
-    path = models_root / "models" / "baseline" / "model.skops"
-    good = path.read_bytes()
-    try:
-        path.write_bytes(b"not a zip")
-        predict_module._loaded.clear()
-        code, _, err = run_cli(capsys, "--model", "baseline", "--text", "x")
-    finally:
-        path.write_bytes(good)
-    assert code == 2 and "missing or corrupt" in err and "dvc repro" in err
+    shutil.copytree(models_root / "models" / "baseline", tmp_path / "models" / "baseline")
+    (tmp_path / "models" / "baseline" / "model.skops").write_bytes(b"not a zip")
+    code, _, err = run_cli(capsys, "--model", "baseline", "--text", "x")
+    assert code == 2 and "model.skops: cannot be read" in err and "dvc repro" in err
 
 
 def test_no_input_on_a_terminal(capsys, monkeypatch):

@@ -88,3 +88,36 @@ def test_command_prints_one_line_and_exits_2(tiny_article, tmp_path):
     assert "Traceback" not in result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "tiny.jsonl:1:" in error_lines[0] and "'maybe'" in error_lines[0]
+
+
+@pytest.mark.parametrize("where, damage, expected", [
+    ("annotations", lambda p: p.write_bytes(p.read_bytes().replace(b"Dnipro", b"Dn\xffpro")), r"tiny.jsonl:4: invalid UTF-8"),
+    ("text", lambda p: p.write_bytes(p.read_bytes().replace(b"Dnipro", b"Dn\xffpro")), r"tiny.txt:3: invalid UTF-8"),
+    ("meta", lambda p: p.write_text("[1, 2]"), r"tiny.meta.json: expected a JSON object, got list"),
+    ("meta", lambda p: p.write_text('{"target": "T.", "synthetic": "false"}'), r"'synthetic' has value 'false'"),
+    ("meta", lambda p: p.write_text('{"target": "' + "x" * 5000 + '"}'), r"'target' is 5,000 characters long"),
+    ("annotations", lambda p: p.write_text(""), r"tiny.jsonl: no annotation rows; the article has 4 sentences"),
+])
+def test_damaged_files_name_file_line_and_problem(tiny_article, where, damage, expected):
+    articles, annotations = tiny_article
+    damage({"annotations": annotations, "text": articles / "tiny.txt", "meta": articles / "tiny.meta.json"}[where])
+    with pytest.raises(DataError, match=expected):
+        prepare([articles], [annotations.parent], True, 1)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"synthetic": "false"}, "field 'synthetic' has value 'false'; expected true or false"),
+    ({"group": {}}, "field 'group' has value {}; expected a sentence uid"),
+    ({"note": 3}, "field 'note' has value 3; expected text"),
+])
+def test_optional_fields_have_their_types(tiny_article, change, expected):
+    articles, annotations = tiny_article
+    _edit(annotations, 1, **change)
+    with pytest.raises(DataError, match=f":2: {expected}"):
+        prepare([articles], [annotations.parent], True, 1)
+
+
+def test_a_missing_articles_folder_is_named(tiny_article, tmp_path):
+    _, annotations = tiny_article
+    with pytest.raises(DataError, match="nope: folder not found"):
+        prepare([tmp_path / "nope"], [annotations.parent], True, 1)

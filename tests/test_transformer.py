@@ -47,13 +47,13 @@ def test_training_and_prediction_touch_no_network(no_network):
     rows = make_rows(1)
     model = fit(rows, [], cfg, labels, "cpu", 0, TrainingLog(labels), "final", {})
     preds = predict_rows(model, rows)
-    assert len(preds) == len(rows) and set(preds[0]) == {"speaker", "stance", "role", "scores"}
+    assert len(preds) == len(rows) and set(preds[0]) == {"speaker", "stance", "role", "scores", "truncated"}
 
 
 def test_cached_frozen_states_give_the_same_logits_as_the_full_encoder(trained):
     model, rows, cfg, _ = trained
     net = model.net.eval()
-    batch = dict(model.encode(rows[:4]))
+    batch = dict(model.encode(rows[:4])[0])
     full = net(**batch)
     states = net.frozen_states(batch, cfg["freeze_layers"])
     cached = net(hidden_states=states, attention_mask=batch["attention_mask"], start_layer=cfg["freeze_layers"])
@@ -136,5 +136,5 @@ def test_corrupt_model_folder_is_a_clear_error(tmp_path):
     from pipeline.errors import UserError
 
     (tmp_path / "model.json").write_text("{not json")
-    with pytest.raises(UserError, match="missing or corrupt.*dvc repro"):
+    with pytest.raises(UserError, match="model.json: not valid JSON.*dvc repro"):
         load(tmp_path)

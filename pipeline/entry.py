@@ -1,0 +1,27 @@
+"""Console entry points (pyproject.toml's [project.scripts]).
+
+Each imports its command's module inside a guard, so a Ctrl-C while those imports run (torch,
+transformers, pandas: seconds) ends with one line and exit 130, like a Ctrl-C during the run.
+Only the standard library is imported here.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def _run(module: str, function: str) -> None:
+    try:
+        main = getattr(importlib.import_module(module), function)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    main()
+
+
+def stance_predict() -> None:
+    _run("pipeline.predict_cli", "main")
+
+
+def stance_evaluate() -> None:
+    _run("pipeline.evaluate", "cli_main")
