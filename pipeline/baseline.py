@@ -20,7 +20,8 @@ from pipeline.cv import out_of_fold, stage_parser
 from pipeline.errors import cli
 from pipeline.inputs import fields
 from pipeline.jsonl import load_rows, write_jsonl
-from pipeline.model_files import corrupt, field, read_model_json
+from pipeline.model_files import corrupt, field, read_model_json, read_sides
+from pipeline.structure import configured_sides
 
 log = logging.getLogger(__name__)
 # Every node a saved baseline holds, as (skops loader, module, class) read from the file's schema:
@@ -65,8 +66,9 @@ class BaselineModel:
 
     name = "baseline"
 
-    def __init__(self, pipeline: Pipeline, labels: dict[str, list[str]], actors: bool):
+    def __init__(self, pipeline: Pipeline, labels: dict[str, list[str]], actors: bool, sides: dict | None = None):
         self.pipeline, self.labels, self.actors = pipeline, labels, actors
+        self.sides = sides  # stance decoding by speaker side (pipeline/structure.py), or None
 
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, columns in the order of configs/labels.yaml."""
@@ -84,14 +86,14 @@ class BaselineModel:
 def fit(rows: list[dict], cfg: dict, labels: dict) -> BaselineModel:
     frame = pd.DataFrame(fields(rows, cfg["use_actors"]))
     targets = np.array([[r[task] for task in TASKS] for r in rows])
-    return BaselineModel(build_pipeline(cfg).fit(frame, targets), labels, cfg["use_actors"])
+    return BaselineModel(build_pipeline(cfg).fit(frame, targets), labels, cfg["use_actors"], configured_sides())
 
 
 def save(model: BaselineModel, folder: Path, cfg: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sio.dump(model.pipeline, folder / "model.skops")
     meta = {"model": "baseline", "labels": model.labels, "tasks": list(TASKS), "params": cfg,
-            "input_fields": ["text", "context", "target"]}
+            "input_fields": ["text", "context", "target"], "sides": model.sides}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
@@ -127,7 +129,7 @@ def load(folder: Path) -> BaselineModel:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
         raise corrupt(path, f"cannot be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
     check_classes(pipeline, meta["labels"], path)
-    return BaselineModel(pipeline, meta["labels"], use_actors)
+    return BaselineModel(pipeline, meta["labels"], use_actors, read_sides(meta, folder / "model.json"))
 
 
 def check_classes(pipeline, labels: dict, path: Path) -> None:

@@ -71,6 +71,9 @@ def check_article(path: Path, article_id: str, items: list[tuple[int, dict]]) ->
     first_line, first = items[0]
     seen: dict[int, int] = {}
     for line, row in items:
+        if row.get("target_by") != first.get("target_by"):
+            raise DataError(path, line, f"article {article_id!r} has target_by {row.get('target_by')!r}; "
+                                        f"line {first_line} gave {first.get('target_by')!r}")
         if row["target"] != first["target"]:
             raise DataError(path, line, f"article {article_id!r} has a second target {row['target']!r}; "
                                         f"line {first_line} gave {first['target']!r}")

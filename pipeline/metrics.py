@@ -6,6 +6,10 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 
 from pipeline.config import TASKS
 
+# Fewer articles than this and the interval resamples sentences instead: a bootstrap over one to
+# four articles cannot say how another article would score.
+MIN_ARTICLES = 5
+
 
 def _present(y_true, y_pred, labels: list[str]) -> list[str]:
     """Labels seen in gold or predictions, in config order: macro-F1 averages over these only,
@@ -18,17 +22,33 @@ def macro_f1(y_true, y_pred, labels: list[str]) -> float:
     return float(f1_score(y_true, y_pred, labels=_present(y_true, y_pred, labels), average="macro", zero_division=0))
 
 
-def bootstrap_ci(y_true, y_pred, labels, n_boot: int, seed: int, level: float = 0.95) -> list[float]:
-    """Percentile interval of macro-F1 over sentences resampled with replacement."""
+def resamples(groups: list[str], n_boot: int, seed: int) -> list[np.ndarray]:
+    """Row indices of `n_boot` bootstrap samples that draw whole groups (articles) with replacement:
+    sentences of one article are not independent, so resampling them one by one would give
+    intervals that are too narrow."""
     rng = np.random.default_rng(seed)
+    names = sorted(set(groups))
+    members = {name: [] for name in names}
+    for i, group in enumerate(groups):
+        members[group].append(i)
+    rows = [np.asarray(members[name]) for name in names]
+    return [np.concatenate([rows[j] for j in rng.integers(0, len(rows), len(rows))]) for _ in range(n_boot)]
+
+
+def bootstrap_ci(y_true, y_pred, labels, n_boot: int, seed: int, level: float = 0.95,
+                 groups: list[str] | None = None) -> list[float]:
+    """Percentile interval of macro-F1 over articles (or, without groups, sentences) resampled with replacement."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    scores = [macro_f1(y_true[i], y_pred[i], labels) for i in rng.integers(0, len(y_true), (n_boot, len(y_true)))]
+    groups = groups if groups is not None else [str(i) for i in range(len(y_true))]
+    scores = [macro_f1(y_true[i], y_pred[i], labels) for i in resamples(groups, n_boot, seed)]
     tail = (1 - level) / 2 * 100
     return [round(float(np.percentile(scores, tail)), 4), round(float(np.percentile(scores, 100 - tail)), 4)]
 
 
-def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: int, seed: int) -> dict:
-    """macro-F1 with interval, accuracy, majority-class reference and per-class figures."""
+def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: int, seed: int,
+               groups: list[str] | None = None) -> dict:
+    """macro-F1 with interval (resampling `groups`, the rows' articles, where given), accuracy,
+    majority-class reference and per-class figures."""
     if len(y_true) != len(y_pred) or not y_true:
         raise ValueError(f"need equal, non-empty gold and predictions (got {len(y_true)} and {len(y_pred)})")
     values, counts = np.unique(y_true, return_counts=True)
@@ -36,7 +56,7 @@ def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: 
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {
         "macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
-        "macro_f1_ci": bootstrap_ci(y_true, y_pred, labels, n_boot, seed),
+        "macro_f1_ci": bootstrap_ci(y_true, y_pred, labels, n_boot, seed, groups=groups),
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
         "majority_macro_f1": round(macro_f1(y_true, [majority] * len(y_true), labels), 4),
         "majority_label": majority,
@@ -50,8 +70,11 @@ def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: 
 
 
 def score(gold: list[dict], predicted: list[dict], label_sets: dict, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Score aligned gold and predicted rows on every task: the shape of metrics/<model>.json."""
-    return {
-        task: score_task([g[task] for g in gold], [p[task] for p in predicted], label_sets[task], n_boot, seed)
-        for task in TASKS
-    }
+    """Score aligned gold and predicted rows on every task: the shape of metrics/<model>.json.
+    Rows that name their article are bootstrapped by article."""
+    groups = [g["article_id"] for g in gold] if all("article_id" in g for g in gold) else None
+    out = {task: score_task([g[task] for g in gold], [p[task] for p in predicted], label_sets[task], n_boot, seed,
+                            groups if groups and len(set(groups)) >= MIN_ARTICLES else None) for task in TASKS}
+    for task in TASKS:
+        out[task]["n_articles"] = len(set(groups)) if groups else None
+    return out

@@ -21,12 +21,12 @@ def render(rows: list[dict], metrics: dict, cfg: dict, training: dict) -> str:
         "cuts the second segment (context, then target); a sentence that alone leaves fewer than 16 tokens",
         "for it loses its own tail, and the record says `truncated`. Mean pooling over tokens feeds the three heads.", "",
         "## Training data", "",
-        f"{len(rows)} sentences from {len({r['article_id'] for r in rows})} articles: {len(real)} real (seed) "
+        f"{len(rows)} sentences from {len({r['article_id'] for r in rows})} articles: {len(real)} real "
         f"and {len(rows) - len(real)} synthetic (written by the team, training only).", "",
         "| task | label counts |", "| --- | --- |",
         *[f"| {t} | {dict(Counter(r[t] for r in rows))} |" for t in TASKS], "",
         "## Scores", "",
-        "Out-of-fold on the real seed sentences (same folds and metric code as the baseline):", "",
+        "Out-of-fold on the real sentences, folds grouped by article (same folds and metric code as the baseline):", "",
         "| task | macro-F1 | 95% CI | accuracy | majority macro-F1 |", "| --- | --- | --- | --- | --- |",
         *[f"| {t} | {metrics[t]['macro_f1']:.3f} | [{metrics[t]['macro_f1_ci'][0]:.3f}, {metrics[t]['macro_f1_ci'][1]:.3f}]"
           f" | {metrics[t]['accuracy']:.3f} | {metrics[t]['majority_macro_f1']:.3f} |" for t in TASKS], "",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.config import TASKS, label_sets
 from pipeline.errors import UserError
+from pipeline.structure import check_sides
 from pipeline.textio import read_text
 
 REPAIR = "the model folder is damaged; run `dvc repro` (or `dvc checkout`) to restore it"
@@ -69,3 +70,12 @@ def check_manifest(folder: Path, manifest) -> None:
             raise corrupt(file, "missing")
         if sha256(file) != digest:
             raise corrupt(file, "differs from the file saved with the model (SHA-256 mismatch)")
+
+
+def read_sides(meta: dict, path: Path) -> dict | None:
+    """The saved side table for stance decoding (pipeline/structure.py), or None."""
+    sides = meta.get("sides")
+    try:
+        return None if sides is None else check_sides(sides)
+    except ValueError as err:
+        raise corrupt(path, f"field 'sides': {err}") from None

@@ -18,7 +18,7 @@ from torch import nn
 
 from pipeline.config import TASKS
 from pipeline.inputs import pair_inputs
-from pipeline.model_files import check_manifest, corrupt, field, read_model_json, sha256
+from pipeline.model_files import check_manifest, corrupt, field, read_model_json, read_sides, sha256
 
 log = logging.getLogger(__name__)
 # Nothing may reach the network: every load is from a local folder.
@@ -44,7 +44,11 @@ class MultiTaskNet(nn.Module):
         self.heads = nn.ModuleDict({task: nn.Linear(hidden, len(labels[task])) for task in TASKS})
 
     def layers(self):
-        """The encoder's layer list for BERT-style encoders, else None (no frozen-state cache)."""
+        """The encoder's layer list for BERT encoders (run_layers calls them as BERT's encoder does),
+        else None: other encoders (MPNet's layers need its relative position bias) get no
+        frozen-state cache and run whole."""
+        if getattr(self.encoder.config, "model_type", None) != "bert":
+            return None
         return getattr(getattr(self.encoder, "encoder", None), "layer", None)
 
     def pooled_logits(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -86,9 +90,11 @@ class TransformerModel:
 
     name = "transformer"
 
-    def __init__(self, net: MultiTaskNet, tokenizer, labels: dict, input_format: dict, device: str = "cpu"):
+    def __init__(self, net: MultiTaskNet, tokenizer, labels: dict, input_format: dict, device: str = "cpu",
+                 sides: dict | None = None):
         self.net, self.tokenizer, self.labels, self.input_format = net, tokenizer, labels, input_format
         self.device = device
+        self.sides = sides  # stance decoding by speaker side (pipeline/structure.py), or None
 
     def encode(self, rows: list[dict]):
         """Padded tensors of the rows' pairs, and per row whether its sentence's tail was cut to fit."""
@@ -145,7 +151,7 @@ def save(model: TransformerModel, folder: Path, params: dict) -> None:
     model.net.encoder.config.save_pretrained(folder)
     written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json"]
     meta = {"model": "transformer", "labels": model.labels, "input_format": model.input_format,
-            "dropout": model.net.dropout.p, "params": params,
+            "dropout": model.net.dropout.p, "params": params, "sides": model.sides,
             "files": {name: sha256(folder / name) for name in sorted(written)}}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
@@ -181,4 +187,5 @@ def load(folder: Path, device: str | None = None) -> TransformerModel:
     except (OSError, RuntimeError, SafetensorError) as err:
         raise corrupt(weights, f"cannot be loaded ({first_line(err)})") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return TransformerModel(net.to(device).eval(), tokenizer, meta["labels"], meta["input_format"], device)
+    return TransformerModel(net.to(device).eval(), tokenizer, meta["labels"], meta["input_format"], device,
+                            read_sides(meta, path))

@@ -9,6 +9,7 @@ from pipeline.context import contexts
 from pipeline.errors import UserError
 from pipeline.schema import check_target
 from pipeline.segment import split_sentences
+from pipeline.structure import apply_sides
 
 log = logging.getLogger(__name__)
 MODELS = ("transformer", "baseline")
@@ -31,7 +32,9 @@ def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
 def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
     """Label rows ({text, context, target}) with any model exposing predict_proba and labels.
 
-    Rows are batched by length (less padding) and returned in input order.
+    Rows are batched by length (less padding) and returned in input order. A model that carries
+    a side table (`sides`) then has its stance directions decoded article by article
+    (pipeline/structure.py; rows of one `article_id`, or all rows when they name none).
     """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
     out: list[dict | None] = [None] * len(rows)
@@ -40,7 +43,8 @@ def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
         probs = model.predict_proba([rows[i] for i in idx])
         for j, i in enumerate(idx):
             out[i] = decode(probs, model.labels, j)
-    return out
+    sides = getattr(model, "sides", None)
+    return apply_sides(rows, out, sides) if sides else out
 
 
 def check_model_name(name: str) -> str:
@@ -75,8 +79,9 @@ def make_rows(sentences: list[str], target: str, previous: list[str] | None = No
 
 
 def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
-            model_dir: Path | None = None, batch_size: int | None = None) -> list[dict]:
+            model_dir: Path | None = None, batch_size: int | None = None, target_by: str | None = None) -> list[dict]:
     """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
+    `target_by`, the side making the target claim, is inferred when not given (pipeline/structure.py).
 
     Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, model, target.
     """
@@ -87,7 +92,7 @@ def predict(sentences: list[str] | str, target: str | None = None, model: str = 
     sentences = [s.strip() for s in sentences if s and s.strip()]
     if not sentences:
         raise UserError("no text to label: the input is empty")
-    rows = make_rows(sentences, target)
+    rows = [dict(row, target_by=target_by) for row in make_rows(sentences, target)]
     labelled = predict_rows(load_model(model, model_dir), rows, batch_size or cfg["batch_size"])
     return [{"sentence_id": r["sentence_id"], "text": r["text"], **p, "model": model, "target": target}
             for r, p in zip(rows, labelled)]

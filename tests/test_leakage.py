@@ -1,14 +1,26 @@
-"""The development set (../shared/dev) must never be in the project's training data."""
+"""The development set (../shared/dev) and the hidden evaluation articles must never be in the
+project's training data."""
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from pipeline.config import ROOT
 from pipeline.jsonl import load_rows
+from pipeline.prepare import prepare
 from pipeline.segment import split_sentences
 
 DEV = ROOT.parent / "shared" / "dev" / "labels.jsonl"
+LEAKGUARD = ROOT.parent / "shared" / "leakguard" / "check.py"
+
+
+@pytest.mark.skipif(not LEAKGUARD.is_file(), reason="../shared/leakguard is not present")
+def test_the_leak_guard_finds_no_evaluation_article_in_seeds_or_data():
+    """One-way fingerprints of the dev and hidden articles (8-word windows, titles, sources)."""
+    done = subprocess.run([sys.executable, str(LEAKGUARD), "seeds", "data"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1].endswith(": clean"), done.stdout[-2000:]
 
 
 def normalise(text: str) -> str:
@@ -32,10 +44,8 @@ def test_no_dev_sentence_is_in_any_training_article():
 
 
 def test_synthetic_rows_are_marked_and_have_their_own_group():
-    prepared = ROOT / "data" / "prepare" / "sentences.jsonl"
-    if not prepared.is_file():
-        pytest.skip("run `dvc repro` first")
-    rows = load_rows(prepared)
+    rows = prepare([ROOT / "seeds", ROOT / "data" / "synthetic" / "articles"],
+                   [ROOT / "data" / "annotations", ROOT / "data" / "synthetic" / "annotations"], True, 1)
     for row in rows:
         assert row["synthetic"] == row["article_id"].startswith("syn_")
     groups = [row["group"] for row in rows]

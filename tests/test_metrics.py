@@ -36,3 +36,29 @@ def test_score_shape_and_bad_input():
     assert set(score(rows, rows, labels, 10, 0)) == {"speaker", "stance", "role"}
     with pytest.raises(ValueError):
         score_task([], [], LABELS, 10, 0)
+
+
+def test_intervals_resample_whole_articles():
+    from pipeline.metrics import resamples
+
+    groups = ["a"] * 3 + ["b"] * 2 + ["c"] * 4
+    for sample in resamples(groups, 20, 0):
+        drawn = [groups[i] for i in sample]
+        assert all(drawn.count(g) % {"a": 3, "b": 2, "c": 4}[g] == 0 for g in set(drawn))
+        assert len(set(drawn)) >= 1 and len(sample) in range(6, 13)
+
+
+def test_score_counts_articles_and_bootstraps_by_article_from_five():
+    from pipeline.config import label_sets
+    from pipeline.metrics import score
+
+    labels = label_sets()
+    gold = [{"article_id": f"a{i // 4}", "speaker": "russia", "stance": ["support", "deny"][i % 2], "role": "none"}
+            for i in range(24)]
+    pred = [dict(g, stance="support") for g in gold]
+    by_article = score(gold, pred, labels, 200, 0)
+    assert by_article["stance"]["n_articles"] == 6 and by_article["stance"]["n"] == 24
+    # Every article holds both classes in the same proportion, so whole-article resamples never move the score.
+    assert by_article["stance"]["macro_f1_ci"][0] == by_article["stance"]["macro_f1_ci"][1]
+    by_sentence = score([dict(g, article_id="one") for g in gold], pred, labels, 200, 0)
+    assert by_sentence["stance"]["macro_f1_ci"][0] < by_sentence["stance"]["macro_f1_ci"][1]

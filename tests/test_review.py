@@ -1,9 +1,15 @@
-"""The synthetic labels are the majority vote of their annotators, row for row."""
+"""The synthetic labels are the majority vote of their annotators, the real labels the two blind
+annotators' agreement or the third annotator's decision, row for row."""
+import json
+
+import pytest
+
 from pipeline.config import ROOT, TASKS
 from pipeline.jsonl import load_rows
-from pipeline.review import majority
+from pipeline.review import decision, majority
 
 REVIEW = ROOT / "data" / "review" / "synthetic_labels.jsonl"
+REAL_REVIEW = ROOT / "data" / "review" / "real_labels.jsonl"
 
 
 def test_majority_vote():
@@ -28,3 +34,31 @@ def test_synthetic_annotations_are_the_reviewed_majority():
             annotated.add(key)
     assert annotated == set(reviewed)
     assert sum(r["second"] is not None for r in reviewed.values()) == len(reviewed)
+
+
+def test_decision_takes_agreement_else_the_third():
+    a = {"speaker": "russia", "stance": "support", "role": "claim"}
+    b = {"speaker": "russia", "stance": "neutral", "role": "claim"}
+    c = {"speaker": "other", "stance": "deny", "role": "none"}
+    row = {"article_id": "x", "sentence_id": 0, "first": a, "second": b, "third": c}
+    # Where both agree (speaker, role) their label stands; stance is the third's.
+    assert decision(row) == {"speaker": "russia", "stance": "deny", "role": "claim"}
+    assert decision(dict(row, second=a, third=None)) == a
+    with pytest.raises(ValueError, match="no decision"):
+        decision(dict(row, third=None))
+
+
+def test_real_annotations_are_the_decisions_of_two_blind_annotators():
+    """Every real article besides the seed has a review row per sentence, and its annotation file
+    holds exactly the decision; each article's meta file records where the text came from."""
+    reviewed = {(r["article_id"], r["sentence_id"]): r for r in load_rows(REAL_REVIEW)}
+    articles = {aid for aid, _ in reviewed}
+    assert len(articles) >= 40 and len(reviewed) >= 800
+    for aid in sorted(articles):
+        meta = json.loads((ROOT / "seeds" / f"{aid}.meta.json").read_text(encoding="utf-8"))
+        assert meta["synthetic"] is False and meta["target_by"] in ("russia", "ukraine", "us", "other")
+        assert all(meta.get(k) for k in ("title", "outlet", "date", "source_corpus", "removed", "target")), aid
+        rows = load_rows(ROOT / "data" / "annotations" / f"{aid}.jsonl")
+        assert {(aid, r["sentence_id"]) for r in rows} == {k for k in reviewed if k[0] == aid}
+        for row in rows:
+            assert {t: row[t] for t in TASKS} == decision(reviewed[(aid, row["sentence_id"])]), (aid, row["sentence_id"])

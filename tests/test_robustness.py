@@ -95,6 +95,8 @@ def test_the_allowed_nodes_are_exactly_what_the_baseline_saves(tmp_path):
     ({"model": "baseline", "labels": {"speaker": ["a"], "stance": [], "role": []}, "params": {"use_actors": True}},
      "labels for 'speaker'"),
     ({"model": "baseline", "labels": config.label_sets(), "params": {}}, "field 'use_actors' has value None"),
+    ({"model": "baseline", "labels": config.label_sets(), "params": {"use_actors": True},
+      "sides": {"sides": {"russia": {"ukraine": "eval"}}, "infer": True}}, "field 'sides'"),
 ])
 def test_baseline_model_json_of_the_wrong_shape(root, capsys, meta, fragment):
     (root / "models" / "baseline" / "model.json").write_text(json.dumps(meta))

@@ -19,6 +19,15 @@ def test_folds_are_deterministic_stratified_and_cover_real_rows():
                for counts in by_fold.values())
 
 
+def test_no_article_is_in_two_folds():
+    rows = [dict(r, article_id=f"art{i % 7}") for i, r in enumerate(make_rows(6))]
+    folds = assign_folds(rows, 3, seed=2, stratify="stance")
+    fold_of = {}
+    for row, f in zip(rows, folds):
+        assert fold_of.setdefault(row["article_id"], f["fold"]) == f["fold"] and f["group"] == row["article_id"]
+    assert set(fold_of.values()) == {0, 1, 2}
+
+
 def test_groups_stay_together_and_synthetic_rows_train_only():
     rows = make_rows(4)
     derived = dict(rows[0], uid="a0:0:aug", synthetic=True, group=rows[0]["group"])
@@ -29,5 +38,5 @@ def test_groups_stay_together_and_synthetic_rows_train_only():
 
 
 def test_too_few_rows_for_the_folds():
-    with pytest.raises(UserError, match="cannot fill 30 folds"):
-        assign_folds(make_rows(1), 30, 0, "stance")
+    with pytest.raises(UserError, match="1 real articles cannot fill 2 folds"):
+        assign_folds(make_rows(1), 2, 0, "stance")
