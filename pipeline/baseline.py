@@ -20,7 +20,7 @@ from pipeline.cv import out_of_fold, stage_parser
 from pipeline.errors import cli
 from pipeline.inputs import fields
 from pipeline.jsonl import load_rows, write_jsonl
-from pipeline.model_files import corrupt, field, read_model_json, read_sides
+from pipeline.model_files import corrupt, field, first_line, read_model_json, read_sides
 from pipeline.structure import configured_sides
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def load(folder: Path) -> BaselineModel:
                                 "never contains; the file may have been tampered with")
         pipeline = sio.load(path, trusted=TRUSTED_TYPES)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
-        raise corrupt(path, f"cannot be read ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+        raise corrupt(path, f"cannot be read ({type(err).__name__}: {first_line(err)})") from None
     check_classes(pipeline, meta["labels"], path)
     return BaselineModel(pipeline, meta["labels"], use_actors, read_sides(meta, folder / "model.json"))
 

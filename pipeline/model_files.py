@@ -17,6 +17,12 @@ def corrupt(path: Path, problem: str) -> UserError:
     return UserError(f"{path}: {problem}; {REPAIR}")
 
 
+def first_line(err: Exception) -> str:
+    """An exception's message, first line and at most 200 characters, or its type's name."""
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
 def read_model_json(folder: Path, model: str) -> dict:
     """`model.json` of a saved model: an object naming the model, with the project's label lists."""
     path = Path(folder) / "model.json"

@@ -18,7 +18,7 @@ from torch import nn
 
 from pipeline.config import TASKS
 from pipeline.inputs import pair_inputs
-from pipeline.model_files import check_manifest, corrupt, field, read_model_json, read_sides, sha256
+from pipeline.model_files import check_manifest, corrupt, field, first_line, read_model_json, read_sides, sha256
 
 log = logging.getLogger(__name__)
 # Nothing may reach the network: every load is from a local folder.
@@ -154,11 +154,6 @@ def save(model: TransformerModel, folder: Path, params: dict) -> None:
             "dropout": model.net.dropout.p, "params": params, "sides": model.sides,
             "files": {name: sha256(folder / name) for name in sorted(written)}}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-
-def first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def load(folder: Path, device: str | None = None) -> TransformerModel:
