@@ -67,16 +67,14 @@ def load_labelled(path: Path, window: int) -> list[dict]:
 
 
 def check_article(path: Path, article_id: str, items: list[tuple[int, dict]]) -> None:
-    """One target per article and sentence ids 0..n-1, each once."""
+    """One target (and target_by) per article and sentence ids 0..n-1, each once."""
     first_line, first = items[0]
     seen: dict[int, int] = {}
     for line, row in items:
-        if row.get("target_by") != first.get("target_by"):
-            raise DataError(path, line, f"article {article_id!r} has target_by {row.get('target_by')!r}; "
-                                        f"line {first_line} gave {first.get('target_by')!r}")
-        if row["target"] != first["target"]:
-            raise DataError(path, line, f"article {article_id!r} has a second target {row['target']!r}; "
-                                        f"line {first_line} gave {first['target']!r}")
+        for name in ("target", "target_by"):  # one per article
+            if row.get(name) != first.get(name):
+                raise DataError(path, line, f"article {article_id!r} has a second {name} {row.get(name)!r}; "
+                                            f"line {first_line} gave {first.get(name)!r}")
         if row["sentence_id"] in seen:
             raise DataError(path, line, f"sentence {row['sentence_id']} of article {article_id!r} appears twice "
                                         f"(also at line {seen[row['sentence_id']]})")

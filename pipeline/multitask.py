@@ -164,7 +164,8 @@ def load(folder: Path, device: str | None = None) -> TransformerModel:
     meta = read_model_json(folder, "transformer")
     path = folder / "model.json"
     fmt = field(meta, path, "input_format", dict)
-    field(fmt, path, "max_length", int), field(fmt, path, "actors", bool), field(fmt, path, "truncation", str)
+    for name, kind in (("max_length", int), ("actors", bool), ("truncation", str)):
+        field(fmt, path, name, kind)
     if fmt["truncation"] != "only_second" or fmt["max_length"] < 2 * SECOND_MIN:
         raise corrupt(path, f"input_format has truncation {fmt['truncation']!r} and max_length {fmt['max_length']}; "
                             f"expected 'only_second' and at least {2 * SECOND_MIN}")

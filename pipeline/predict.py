@@ -33,8 +33,9 @@ def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
     """Label rows ({text, context, target}) with any model exposing predict_proba and labels.
 
     Rows are batched by length (less padding) and returned in input order. A model that carries
-    a side table (`sides`) then has its stance directions decoded article by article
-    (pipeline/structure.py; rows of one `article_id`, or all rows when they name none).
+    a stance decoding (`sides`: the side table and whether to infer a claimant, saved with it)
+    then has its stance directions decoded article by article (pipeline/structure.py; rows of one
+    `article_id`, or all rows when they name none).
     """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
     out: list[dict | None] = [None] * len(rows)
@@ -69,19 +70,23 @@ def load_model(name: str, folder: Path | None = None):
     return _loaded[key]
 
 
-def make_rows(sentences: list[str], target: str, previous: list[str] | None = None) -> list[dict]:
+def make_rows(sentences: list[str], target: str, previous: list[str] | None = None,
+              target_by: str | None = None) -> list[dict]:
     """Rows with context built exactly as `prepare` builds it; `previous` (the sentences before
-    these, in a stream cut into chunks) continues the article."""
+    these, in a stream cut into chunks) continues the article; `target_by`, the side making the
+    target claim, if known (pipeline/structure.py)."""
     window = params("prepare")["context_sentences"]
     lead = (previous or [])[-window:] if window > 0 else []
     ctx = contexts(lead + sentences, window)[len(lead):]
-    return [{"sentence_id": i, "text": s, "context": c, "target": target} for i, (s, c) in enumerate(zip(sentences, ctx))]
+    return [{"sentence_id": i, "text": s, "context": c, "target": target, "target_by": target_by}
+            for i, (s, c) in enumerate(zip(sentences, ctx))]
 
 
 def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
             model_dir: Path | None = None, batch_size: int | None = None, target_by: str | None = None) -> list[dict]:
     """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
-    `target_by`, the side making the target claim, is inferred when not given (pipeline/structure.py).
+    `target_by`, the side making the target claim, lets stance be decoded by speaker side
+    (pipeline/structure.py); without it the model's own stance directions stand (decode.infer_claimant off).
 
     Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, model, target.
     """
@@ -92,7 +97,7 @@ def predict(sentences: list[str] | str, target: str | None = None, model: str = 
     sentences = [s.strip() for s in sentences if s and s.strip()]
     if not sentences:
         raise UserError("no text to label: the input is empty")
-    rows = [dict(row, target_by=target_by) for row in make_rows(sentences, target)]
+    rows = make_rows(sentences, target, target_by=target_by)
     labelled = predict_rows(load_model(model, model_dir), rows, batch_size or cfg["batch_size"])
     return [{"sentence_id": r["sentence_id"], "text": r["text"], **p, "model": model, "target": target}
             for r, p in zip(rows, labelled)]

@@ -92,7 +92,7 @@ def label(args, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
         for name, path in inputs:
             count, previous = 0, []
             for chunk in chunks(sentences(read_lines(args, name, path), args.lines), chunk_size):
-                rows = [dict(row, target_by=args.target_by) for row in make_rows(chunk, args.target, previous)]
+                rows = make_rows(chunk, args.target, previous, args.target_by)
                 for row, pred in zip(rows, predict_rows(model, rows, args.batch_size)):
                     writer.write({"sentence_id": count + row["sentence_id"], "text": row["text"], **pred,
                                   "model": args.model, "target": args.target, "source": name})

@@ -27,9 +27,9 @@ def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]],
     for field, (kind, expected) in OPTIONAL.items():
         if field in row and (not isinstance(row[field], kind) or row[field] == ""):
             raise DataError(path, line, f"field '{field}' has value {row[field]!r}; expected {expected}")
-    if "target_by" in row and row["target_by"] not in [s for s in labels["speaker"] if s != "narrator"]:
-        raise DataError(path, line, f"field 'target_by' has value {row['target_by']!r}; expected one of: "
-                                    f"{', '.join(s for s in labels['speaker'] if s != 'narrator')}")
+    sides = [label for label in labels["speaker"] if label != "narrator"]
+    if "target_by" in row and row["target_by"] not in sides:
+        raise DataError(path, line, f"field 'target_by' has value {row['target_by']!r}; expected one of: {', '.join(sides)}")
     if not isinstance(row["article_id"], str) or not row["article_id"].strip():
         raise DataError(path, line, f"field 'article_id' has value {row['article_id']!r}; expected non-empty text")
     if not isinstance(row["sentence_id"], int) or isinstance(row["sentence_id"], bool) or row["sentence_id"] < 0:

@@ -14,13 +14,13 @@ from typing import Iterator
 
 from pipeline.config import params
 from pipeline.errors import DataError, UserError
-from pipeline.segment import split_paragraph
+from pipeline.segment import max_sentence_chars, split_paragraph
 from pipeline.textio import decoded_lines, open_input
 
 
 def check_lines(name: str, lines: Iterator[str], one_per_line: bool, spool=None) -> None:
     """Read an input through once: text, within limits, not blank; copy it to `spool` if given."""
-    limit, has_text = params("prepare")["max_sentence_chars"], False
+    limit, has_text = max_sentence_chars(), False
     for number, line in enumerate(lines, start=1):
         has_text = has_text or bool(line.strip())
         if one_per_line and len(line.strip()) > limit:
