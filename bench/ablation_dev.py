@@ -22,10 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import baseline, transformer  # noqa: E402
-from pipeline.config import TASKS, label_sets, params  # noqa: E402
-from pipeline.evaluate import evaluate_model, load_labelled  # noqa: E402
-from pipeline.jsonl import load_rows  # noqa: E402
+from pipeline.models import baseline  # noqa: E402
+from pipeline.training import finetune  # noqa: E402
+from pipeline.training.cv import model_info  # noqa: E402
+from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
+from pipeline.evaluation.labelled import evaluate_model, load_labelled, with_contexts  # noqa: E402
+from pipeline.core.jsonl import load_rows  # noqa: E402
 
 # Each variant adds one change to the one before; the last is the default configuration.
 # "rounds" are the synthetic writing rounds (data/README.md), told apart by article id prefix.
@@ -68,10 +70,10 @@ def training_rows(everything: list[dict], spec: dict) -> list[dict]:
 def train(name: str, rows: list[dict], spec: dict, seed: int):
     labels = label_sets()
     if name == "baseline":
-        return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels)
+        return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels, model_info(spec["actors"]))
     cfg = dict(params("transformer"), use_actors=spec["actors"], seed=seed)
     cfg.update({k: spec[k] for k in TRANSFORMER_KEYS if k in spec})
-    return transformer.fit_final(rows, cfg, labels)
+    return finetune.fit_final(rows, cfg, labels, "cpu", model_info(spec["actors"]))
 
 
 def score_variant(variant: str, name: str, rows: list[dict], spec: dict, seeds: list[int], dev: list[dict]) -> dict:
@@ -101,7 +103,7 @@ def main() -> None:
     if not args.dev.is_file():
         sys.exit(f"{args.dev} not found: the ablation needs the development set")
     everything = load_rows(ROOT / "data/prepare/sentences.jsonl")
-    dev = load_labelled(args.dev, params("prepare")["context_sentences"])
+    dev = with_contexts(load_labelled(args.dev), params("prepare")["context_sentences"])
     partial = set(args.variants) != set(VARIANTS) and args.out.is_file()
     results = {k: v for k, v in json.loads(args.out.read_text())["results"].items() if k in VARIANTS} if partial else {}
     for variant in args.variants:

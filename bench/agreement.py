@@ -21,10 +21,10 @@ from sklearn.metrics import cohen_kappa_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import TASKS, label_sets  # noqa: E402
-from pipeline.jsonl import load_rows  # noqa: E402
-from pipeline.metrics import macro_f1  # noqa: E402
-from pipeline.review import decision, majority  # noqa: E402
+from pipeline.core.config import TASKS, label_sets  # noqa: E402
+from pipeline.core.jsonl import load_rows  # noqa: E402
+from pipeline.evaluation.metrics import macro_f1  # noqa: E402
+from pipeline.data.review import decision, majority  # noqa: E402
 
 CORPORA = {"synthetic": (ROOT / "data/review/synthetic_labels.jsonl", majority),
            "real": (ROOT / "data/review/real_labels.jsonl", decision)}

@@ -7,7 +7,7 @@ Each config is a JSON object of transformer params overriding configs/params.yam
 from the pretrained encoder on its real rows alone for `epochs`. The shared run on the synthetic
 rows is trained once and reused by every config. Every config is scored out of fold on the
 stage's folds (data/split) with the shared metric function, three ways: the model's own labels;
-stance direction from the speaker's side relative to the inferred claimant (pipeline/structure.py,
+stance direction from the speaker's side relative to the inferred claimant (pipeline/models/structure.py,
 `decode.sides` in configs/params.yaml); the same with each article's given claimant (`target_by`
 in seeds/<id>.meta.json: an upper bound, since users rarely give it). Needs `dvc repro`'s
 data/prepare and data/split outputs.
@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import transformer  # noqa: E402
-from pipeline.config import TASKS, label_sets, params  # noqa: E402
-from pipeline.cv import out_of_fold  # noqa: E402
-from pipeline.evaluate import align, score_rows  # noqa: E402
-from pipeline.jsonl import load_rows  # noqa: E402
-from pipeline.structure import apply_sides  # noqa: E402
-from pipeline.training_log import TrainingLog  # noqa: E402
+from pipeline.training import finetune  # noqa: E402
+from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
+from pipeline.training.cv import join_folds, model_info, out_of_fold  # noqa: E402
+from pipeline.evaluation.scoring import align, score_rows  # noqa: E402
+from pipeline.core.jsonl import load_rows  # noqa: E402
+from pipeline.models.structure import apply_sides  # noqa: E402
+from pipeline.training.training_log import TrainingLog  # noqa: E402
 
 
 def claimants() -> dict[str, str]:
@@ -71,7 +71,9 @@ def main() -> None:
     rows, folds = load_rows(ROOT / "data/prepare/sentences.jsonl"), load_rows(ROOT / "data/split/folds.jsonl")
     labels, base = label_sets(), params("transformer")
     cache: dict = {}
-    start, rows_cv, _ = transformer.train_only_phase(rows, folds, base, labels, "cpu", TrainingLog(labels), cache)
+    info = model_info(base["use_actors"])
+    start, rows_cv = finetune.shared_phase(rows, join_folds(rows, folds), base, labels, "cpu", info, cache,
+                                           TrainingLog(labels))
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for text in args.configs:
         change = json.loads(text)
@@ -83,8 +85,9 @@ def main() -> None:
         else:
             cfg = dict(base, **{k: v for k, v in change.items() if k != "synthetic"})
             train_rows, begin = [r for r in rows if not r["synthetic"]], None
-        oof = out_of_fold(train_rows, folds, lambda train, fold, test: plain(transformer.fit(
-            train, [], cfg, labels, "cpu", cfg["seed"] + fold, TrainingLog(labels), f"fold {fold}", cache, begin)))
+        oof = out_of_fold(train_rows, folds, lambda train, fold, test: plain(finetune.fit(
+            train, labels, cfg, epochs=cfg["epochs"], seed=cfg["seed"] + fold, device="cpu", model_info=info,
+            cache=cache, start=begin, interpolation=cfg["finetune_interpolation"])))
         results[text] = {"seconds": round(time.time() - started), **scored(rows, oof)}
         print(text, json.dumps({k: {t: v[t]["macro_f1"] for t in TASKS} for k, v in results[text].items()
                                 if k != "seconds"}), f"{results[text]['seconds']} s", flush=True)

@@ -7,7 +7,7 @@ number of real training articles, and the real corpus with and without the synth
 Size 1 is the seed article alone (the project before the real corpus: seed + synthetic), 0 means
 every real article. Each transformer seed draws its own random article subsets (the seed article
 always in), trains the shared run on the synthetic rows once, then fine-tunes on each subset as the
-stage does (`transformer.fit_final`, configs/params.yaml). "real only" trains from the pretrained
+stage does (`finetune.fit_final`, configs/params.yaml). "real only" trains from the pretrained
 encoder on every real article and no synthetic row. The baseline (deterministic) is trained once per
 subset of the first seed. Scores use the shared metric function; the transformer's mean over seeds
 per size goes to --out (the curve `dvc plots show` draws, see dvc.yaml), and the mean and standard
@@ -26,12 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import baseline, transformer  # noqa: E402
-from pipeline.config import TASKS, label_sets, params  # noqa: E402
-from pipeline.evaluate import evaluate_model, load_labelled  # noqa: E402
-from pipeline.jsonl import load_rows  # noqa: E402
-from pipeline.split import TRAIN_ONLY  # noqa: E402
-from pipeline.training_log import TrainingLog  # noqa: E402
+from pipeline.models import baseline  # noqa: E402
+from pipeline.training import finetune  # noqa: E402
+from pipeline.training.cv import join_folds, model_info  # noqa: E402
+from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
+from pipeline.evaluation.labelled import evaluate_model, load_labelled, with_contexts  # noqa: E402
+from pipeline.core.jsonl import load_rows  # noqa: E402
+from pipeline.data.schema import TRAIN_ONLY  # noqa: E402
+from pipeline.training.training_log import TrainingLog  # noqa: E402
 
 SEED_ARTICLE = "000_1ec38597c2fd01f3"
 
@@ -61,14 +63,16 @@ def transformer_runs(rows: list[dict], sizes: list[int], seed: int, dev: list[di
     folds = [{"uid": r["uid"], "fold": TRAIN_ONLY if r["synthetic"] else 0} for r in rows]
     cache: dict = {}  # frozen-layer states: the same for every run (those layers never train)
     started = time.time()
-    start, _, tune = transformer.train_only_phase(rows, folds, cfg, labels, "cpu", TrainingLog(labels), cache)
+    info = model_info(cfg["use_actors"])
+    start, _ = finetune.shared_phase(rows, join_folds(rows, folds), cfg, labels, "cpu", info, cache, TrainingLog(labels))
     for size in sizes:
         train = subset(real, size, seed)
-        model = transformer.fit(train, [], tune, labels, "cpu", seed, TrainingLog(labels), "final", cache, start)
+        model = finetune.fit(train, labels, cfg, epochs=cfg["finetune_epochs"], seed=seed, device="cpu", model_info=info,
+                             cache=cache, start=start, interpolation=cfg["finetune_interpolation"])
         out.append(result("transformer", "synthetic + real", train, seed, evaluate_model(model, dev), started))
         started = time.time()
     if real_only:
-        model = transformer.fit(real, [], cfg, labels, "cpu", seed, TrainingLog(labels), "final", cache)
+        model = finetune.fit(real, labels, cfg, epochs=cfg["epochs"], seed=seed, device="cpu", model_info=info, cache=cache)
         out.append(result("transformer", "real only", real, seed, evaluate_model(model, dev), started))
     return out
 
@@ -99,13 +103,13 @@ def main() -> None:
     if not args.dev.is_file():
         sys.exit(f"{args.dev} not found: the learning curve is measured on the development set")
     rows = load_rows(ROOT / "data/prepare/sentences.jsonl")
-    dev = load_labelled(args.dev, params("prepare")["context_sentences"])
+    dev = with_contexts(load_labelled(args.dev), params("prepare")["context_sentences"])
     runs = []
     for size in args.sizes:
         train = subset([r for r in rows if not r["synthetic"]], size, args.seeds[0])
         train += [r for r in rows if r["synthetic"]]
         started = time.time()
-        model = baseline.fit(train, params("baseline"), label_sets())
+        model = baseline.fit(train, params("baseline"), label_sets(), model_info(params("baseline")["use_actors"]))
         runs.append(result("baseline", "synthetic + real", [r for r in train if not r["synthetic"]], 0,
                            evaluate_model(model, dev), started))
     for seed in args.seeds:

@@ -20,10 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import params  # noqa: E402
-from pipeline.predict import load_model, make_rows, predict_rows  # noqa: E402
+from pipeline.core.config import params  # noqa: E402
+from pipeline.inference import make_rows, model_folder, predict_rows  # noqa: E402
+from pipeline.models import load_model  # noqa: E402
 
-COLD = "import time; t=time.time(); from pipeline.predict import predict; predict(['Kyiv rejected the claim.'], model={!r}); print(time.time()-t)"
+COLD = "import time; t=time.time(); from pipeline.inference import predict; predict(['Kyiv rejected the claim.'], model={!r}); print(time.time()-t)"
 
 
 def sample(n: int) -> list[str]:
@@ -51,11 +52,12 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["baseline", "transformer"])
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/predict.json")
     args = parser.parse_args()
-    rows = make_rows(sample(args.sentences), params("predict")["target"])
-    results = {"sentences": len(rows), "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
+    texts = sample(args.sentences)
+    results = {"sentences": len(texts), "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
                "python": platform.python_version(), "models": {}}
     for name in args.models:
-        model = load_model(name)
+        model = load_model(model_folder(name))
+        rows = make_rows(texts, params("predict")["target"], model.context_sentences)
         figures = {"cold_start_s": round(cold_start(name), 2)}
         for batch in (1, 64):
             figures[f"sentences_per_s_batch_{batch}"] = round(throughput(model, rows, batch), 1)

@@ -7,13 +7,14 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from pipeline.config import TASKS, label_sets, params
-from pipeline.context import contexts
-from pipeline.errors import DataError, UserError, cli
-from pipeline.jsonl import read_jsonl, write_jsonl
-from pipeline.schema import check_alignment, check_row, check_target
-from pipeline.segment import split_sentences
-from pipeline.textio import read_text
+from pipeline.core.config import TASKS, label_sets, params
+from pipeline.data.context import contexts
+from pipeline.data.dataset import write_dataset
+from pipeline.core.errors import DataError, UserError, cli
+from pipeline.core.jsonl import read_jsonl, write_jsonl
+from pipeline.data.schema import check_alignment, check_row, check_target
+from pipeline.data.segment import split_sentences
+from pipeline.core.textio import read_text
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = params("prepare")
     rows = prepare(args.articles, args.annotations, cfg["use_synthetic"], cfg["context_sentences"])
     count = write_jsonl(args.out / "sentences.jsonl", rows)
+    write_dataset(rows, args.out / "dataset", label_sets())
     real = sum(not row["synthetic"] for row in rows)
     log.info("wrote %d sentences (%d real, %d synthetic) from %d articles to %s",
              count, real, count - real, len({r["article_id"] for r in rows}), args.out)

@@ -6,9 +6,9 @@ import json
 import logging
 from pathlib import Path
 
-from pipeline.config import TASKS
-from pipeline.errors import DataError, cli
-from pipeline.metrics import MIN_ARTICLES
+from pipeline.core.config import TASKS
+from pipeline.core.errors import DataError, cli
+from pipeline.evaluation.metrics import MIN_ARTICLES
 
 log = logging.getLogger(__name__)
 

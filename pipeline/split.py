@@ -14,12 +14,12 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedGroupKFold
 
-from pipeline.config import params
-from pipeline.errors import UserError, cli
-from pipeline.jsonl import load_rows, write_jsonl
+from pipeline.core.config import params
+from pipeline.core.errors import UserError, cli
+from pipeline.core.jsonl import load_rows, write_jsonl
+from pipeline.data.schema import TRAIN_ONLY
 
 log = logging.getLogger(__name__)
-TRAIN_ONLY = -1  # the fold of synthetic rows: in every training set, never evaluated
 
 
 def assign_folds(rows: list[dict], n_folds: int, seed: int, stratify: str) -> list[dict]:

@@ -9,31 +9,35 @@ import argparse
 import logging
 from pathlib import Path
 
-from pipeline.config import ROOT, params
-from pipeline.errors import UserError, cli
-from pipeline.evaluate import evaluate_file, log_metrics, write_metrics
+from pipeline.core.config import ROOT, params
+from pipeline.core.errors import UserError, cli
+from pipeline.evaluation.labelled import evaluate_labelled, load_labelled
+from pipeline.evaluation.scoring import log_metrics, write_metrics
+from pipeline.models import load_model
 
 log = logging.getLogger(__name__)
+
+
+def score_unseen(data: str, model_dir: Path) -> dict:
+    """Metrics of the model in `model_dir` on the labelled file `data` (relative to the project), or {} when off."""
+    if not data:
+        log.info("unseen: off (set unseen.data in configs/params.yaml to score an external set)")
+        return {}
+    path = Path(data) if Path(data).is_absolute() else ROOT / data
+    if not path.is_file():
+        raise UserError(f"unseen.data: {path} not found")
+    metrics = evaluate_labelled(load_labelled(path), load_model(model_dir))
+    log_metrics(metrics, "unseen")
+    return metrics
 
 
 @cli
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True)
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    data = params("unseen")["data"]
-    if not data:
-        write_metrics(args.out, {})
-        log.info("unseen: off (set unseen.data in configs/params.yaml to score an external set)")
-        return
-    path = Path(data) if Path(data).is_absolute() else ROOT / data
-    if not path.is_file():
-        raise UserError(f"unseen.data: {path} not found")
-    metrics = evaluate_file(path, args.model, args.model_dir)
-    write_metrics(args.out, metrics)
-    log_metrics(metrics, "unseen")
+    write_metrics(args.out, score_unseen(params("unseen")["data"], args.model_dir))
 
 
 if __name__ == "__main__":

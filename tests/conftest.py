@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import predict as predict_module
-from pipeline.baseline import fit as fit_baseline, save as save_baseline
-from pipeline.config import label_sets, params
-from pipeline.multitask import save as save_transformer
-from pipeline.predict_cli import main as predict_main
-from pipeline.segment import split_sentences
-from pipeline.training_log import TrainingLog
-from pipeline.transformer import fit as fit_transformer
+import pipeline.models
+from pipeline import inference as predict_module
+from pipeline.commands.predict import main as predict_main
+from pipeline.core.config import label_sets, params
+from pipeline.data.segment import split_sentences
+from pipeline.models.baseline import fit as fit_baseline, save as save_baseline
+from pipeline.models.transformer import save as save_transformer
+from pipeline.training.cv import model_info
+from pipeline.training.finetune import fit as fit_transformer
 
 TINY_TEXT = (
     "Moscow accused Kyiv of attacking a dam on Monday. Ukrainian officials rejected the claim as a lie.\n"
@@ -78,20 +79,37 @@ def make_rows(n_per_class: int = 4) -> list[dict]:
 def models_root(tmp_path_factory) -> Path:
     """A repo-like root with a tiny baseline and a tiny transformer (the real packaged encoder,
     one epoch on 5 rows) saved where load_model looks: <root>/models/<name>."""
-    root, labels = tmp_path_factory.mktemp("root"), label_sets()
+    root = tmp_path_factory.mktemp("root")
     cfg = params("baseline")
-    save_baseline(fit_baseline(make_rows(3), cfg, labels), root / "models" / "baseline", cfg)
-    cfg = dict(params("transformer"), epochs=1, batch_size=4)
-    model = fit_transformer(make_rows(1), [], cfg, labels, "cpu", 0, TrainingLog(labels), "final", {})
-    save_transformer(model, root / "models" / "transformer", cfg)
+    save_baseline(tiny_baseline(cfg), root / "models" / "baseline", cfg)
+    cfg = dict(params("transformer"), batch_size=4)
+    save_transformer(tiny_transformer(cfg), root / "models" / "transformer", cfg)
     return root
+
+
+def tiny_baseline(cfg: dict | None = None, rows: list[dict] | None = None):
+    cfg = cfg or params("baseline")
+    return fit_baseline(rows or make_rows(3), cfg, label_sets(), model_info(cfg["use_actors"]))
+
+
+def tiny_transformer(cfg: dict | None = None, rows: list[dict] | None = None, seed: int = 0, **kwargs):
+    """One epoch on 5 rows of the real packaged encoder."""
+    return fit_transformer(rows or make_rows(1), label_sets(), cfg or dict(params("transformer"), batch_size=4),
+                           epochs=kwargs.pop("epochs", 1), seed=seed, device="cpu", model_info=model_info(True), cache={},
+                           **kwargs)
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fail the test if any model folder is opened."""
+    monkeypatch.setattr(pipeline.models, "read_model_type", lambda *a: pytest.fail("model loaded"))
 
 
 @pytest.fixture
 def use_root(models_root, monkeypatch) -> Path:
     """Make load_model read the tiny models (and forget models loaded by other tests)."""
     monkeypatch.setattr(predict_module, "ROOT", models_root)
-    predict_module._loaded.clear()
+    pipeline.models._loaded.clear()
     return models_root
 
 

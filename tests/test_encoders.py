@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from pipeline import encoders
-from pipeline.errors import UserError
+from pipeline.models import encoders
+from pipeline.core.errors import UserError
 
 
 @pytest.fixture

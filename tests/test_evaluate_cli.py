@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from pipeline import predict as predict_module
-from pipeline.errors import DataError
-from pipeline.evaluate import cli_main, load_labelled
+from pipeline.commands.evaluate import main as cli_main
+from pipeline.core.errors import DataError
+from pipeline.evaluation.labelled import load_labelled, with_contexts
 
 ROWS = [{"article_id": "a", "sentence_id": i, "text": text, "target": "Ukraine attacked the dam.",
          "speaker": speaker, "stance": stance, "role": "none"}
@@ -48,13 +48,33 @@ def test_scores_a_valid_file_and_writes_out(capsys, tmp_path, models_root):
 ])
 def test_bad_rows_are_located(tmp_path, rows, raw, expected):
     with pytest.raises(DataError, match=expected):
-        load_labelled(write(tmp_path / "d.jsonl", rows, raw), 1)
+        load_labelled(write(tmp_path / "d.jsonl", rows, raw))
 
 
 @pytest.mark.parametrize("out", ["folder", "impossible"])
-def test_a_bad_out_path_fails_before_scoring(capsys, tmp_path, monkeypatch, out):
-    monkeypatch.setattr(predict_module, "load_model", lambda *a: pytest.fail("model loaded"))
+def test_a_bad_out_path_fails_before_scoring(capsys, tmp_path, no_model_load, out):
     path = tmp_path if out == "folder" else tmp_path / "file.txt" / "metrics.json"
     (tmp_path / "file.txt").write_text("x")
     code, stdout, err = evaluate(capsys, "--data", str(write(tmp_path / "d.jsonl", ROWS)), "--out", str(path))
     assert code == 2 and stdout == "" and err.count("\n") == 1 and str(path) in err
+
+
+def test_labelled_rows_come_back_in_article_order_with_their_context(tmp_path):
+    shuffled = [ROWS[2], dict(ROWS[0], article_id="b"), ROWS[0], ROWS[1]]
+    rows = with_contexts(load_labelled(write(tmp_path / "d.jsonl", shuffled)), 1)
+    assert [(r["article_id"], r["sentence_id"]) for r in rows] == [("a", 0), ("a", 1), ("a", 2), ("b", 0)]
+    assert [r["context"] for r in rows] == ["(start of article)", ROWS[0]["text"], ROWS[1]["text"],
+                                            "(start of article)"]
+    wide = with_contexts(load_labelled(write(tmp_path / "d.jsonl", ROWS)), 2)
+    assert wide[2]["context"] == f"{ROWS[0]['text']} {ROWS[1]['text']}"
+    assert {r["uid"] for r in rows} == {"a:0", "a:1", "a:2", "b:0"} and not any(r["synthetic"] for r in rows)
+
+
+def test_bad_data_fails_before_the_model_loads(capsys, tmp_path, no_model_load):
+    code, stdout, err = evaluate(capsys, "--data", str(write(tmp_path / "d.jsonl", ROWS + ROWS[:1])))
+    assert code == 2 and stdout == "" and "appears twice" in err
+
+
+def test_unknown_model_name_is_one_line(capsys, tmp_path, no_model_load):
+    code, _, err = evaluate(capsys, "--data", str(write(tmp_path / "d.jsonl", ROWS)), "--model", "gpt")
+    assert code == 2 and "unknown model 'gpt'" in err

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from pipeline.config import ROOT
-from pipeline.jsonl import load_rows
+from pipeline.core.config import ROOT
+from pipeline.core.jsonl import load_rows
 from pipeline.prepare import prepare
-from pipeline.segment import split_sentences
+from pipeline.data.segment import split_sentences
 
 DEV = ROOT.parent / "shared" / "dev" / "labels.jsonl"
 LEAKGUARD = ROOT.parent / "shared" / "leakguard" / "check.py"

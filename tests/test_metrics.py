@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.metrics import macro_f1, score, score_task
+from pipeline.evaluation.metrics import macro_f1, score, score_task
 
 LABELS = ["support", "deny", "neutral"]
 
@@ -39,7 +39,7 @@ def test_score_shape_and_bad_input():
 
 
 def test_intervals_resample_whole_articles():
-    from pipeline.metrics import resamples
+    from pipeline.evaluation.metrics import resamples
 
     groups = ["a"] * 3 + ["b"] * 2 + ["c"] * 4
     for sample in resamples(groups, 20, 0):
@@ -49,8 +49,8 @@ def test_intervals_resample_whole_articles():
 
 
 def test_score_counts_articles_and_bootstraps_by_article_from_five():
-    from pipeline.config import label_sets
-    from pipeline.metrics import score
+    from pipeline.core.config import label_sets
+    from pipeline.evaluation.metrics import score
 
     labels = label_sets()
     gold = [{"article_id": f"a{i // 4}", "speaker": "russia", "stance": ["support", "deny"][i % 2], "role": "none"}

@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
-from pipeline import config
-from pipeline import predict as predict_module
-from pipeline.config import TASKS, label_sets, params
-from pipeline.errors import UserError
-from pipeline.predict import predict
+from pipeline.core import config
+from pipeline import inference as predict_module
+from pipeline.core.config import TASKS, label_sets, params
+from pipeline.core.errors import UserError
+from pipeline.data.context import contexts
+from pipeline.inference import label_stream, predict
 from tests.conftest import run_cli
 
 
@@ -55,12 +56,40 @@ def test_standard_input(capsys, monkeypatch):
     assert code == 0 and len(out.splitlines()) == 2
 
 
-def test_long_input_streams_in_chunks_with_context_across_chunks(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(config._params(str(config.PARAMS_FILE))["predict"], "chunk_size", 3)
+def test_long_input_streams_in_chunks_with_the_same_labels_as_one_chunk(capsys, monkeypatch, tmp_path):
+    """Chunks of 3 give exactly the records of one chunk: each chunk's first sentence still gets
+    the sentence before it (from the previous chunk) as context, as prepare gives it."""
     path = tmp_path / "long.txt"
-    path.write_text("".join(f"Sentence number {i}.\n" for i in range(10)), encoding="utf-8")
-    code, out, _ = run_cli(capsys, "--model", "baseline", "--lines", str(path))
-    assert [json.loads(line)["sentence_id"] for line in out.splitlines()] == list(range(10))
+    path.write_text("".join(f"Kyiv said attack number {i} was staged.\n" for i in range(10)), encoding="utf-8")
+    whole = run_cli(capsys, "--model", "baseline", "--lines", str(path))[1]
+    monkeypatch.setitem(config._params(str(config.PARAMS_FILE))["predict"], "chunk_size", 3)
+    chunked = run_cli(capsys, "--model", "baseline", "--lines", str(path))[1]
+    assert [json.loads(line)["sentence_id"] for line in chunked.splitlines()] == list(range(10))
+    assert chunked == whole
+
+
+class Recorder:
+    """A model that records the rows it is given and labels everything alike."""
+    name, sides = "recorder", None
+
+    def __init__(self, context_sentences):
+        self.context_sentences, self.rows = context_sentences, []
+        self.labels = label_sets()
+
+    def predict_proba(self, rows):
+        import numpy as np
+        self.rows += rows
+        return {t: np.ones((len(rows), len(self.labels[t]))) for t in TASKS}
+
+
+@pytest.mark.parametrize("window", [0, 1, 2, 3])
+def test_the_stream_gives_every_sentence_the_context_prepare_gives_it(window):
+    sentences = [f"Sentence {i}." for i in range(11)]
+    model = Recorder(window)
+    records = list(label_stream(model, iter(sentences), "T.", chunk_size=4, batch_size=3))
+    assert [r["sentence_id"] for r in records] == list(range(11)) and [r["text"] for r in records] == sentences
+    by_text = {row["text"]: row["context"] for row in model.rows}
+    assert [by_text[s] for s in sentences] == contexts(sentences, window)
 
 
 @pytest.mark.parametrize("args, stdin, message", [
@@ -100,14 +129,17 @@ def test_no_input_on_a_terminal(capsys, monkeypatch):
 
 
 def test_python_api_matches_the_command(capsys):
-    records = predict(["Kyiv denied it.", "Moscow insisted."], target="T.", model="baseline")
-    assert [r["sentence_id"] for r in records] == [0, 1] and records[0]["target"] == "T."
+    text = "Moscow accused Kyiv of the attack. Kyiv denied it.\nThe White House said nothing."
+    for model in ("baseline", "transformer"):
+        records = predict(text, target="T.", model=model)
+        code, out, _ = run_cli(capsys, "--model", model, "--target", "T.", "--text", text)
+        assert code == 0 and [dict(r, source="text") for r in records] == [json.loads(line) for line in out.splitlines()]
     with pytest.raises(UserError, match="target is empty"):
         predict(["x"], target="", model="baseline")
 
 
 def test_module_entry_point_has_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.predict", "--target", " ", str(tmp_path / "nope.txt")],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "pipeline.commands.predict", "--target", " ",
+                             str(tmp_path / "nope.txt")], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == ["error: --target is empty; give the claim stance is measured against"]

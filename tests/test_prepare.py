@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pipeline.errors import DataError
+from pipeline.core.errors import DataError
 from pipeline.prepare import prepare
 from tests.conftest import TINY_LABELS, TINY_TEXT, write_article
 

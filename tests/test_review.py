@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from pipeline.config import ROOT, TASKS
-from pipeline.jsonl import load_rows
-from pipeline.review import decision, majority
+from pipeline.core.config import ROOT, TASKS
+from pipeline.core.jsonl import load_rows
+from pipeline.data.review import decision, majority
 
 REVIEW = ROOT / "data" / "review" / "synthetic_labels.jsonl"
 REAL_REVIEW = ROOT / "data" / "review" / "real_labels.jsonl"

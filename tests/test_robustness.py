@@ -17,13 +17,18 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline import baseline, config, entry, segment
-from pipeline import predict as predict_module
-from pipeline.config import params
-from pipeline.multitask import SECOND_MIN, fit_sentences
-from pipeline.errors import DataError
-from pipeline.textio import decoded_lines
-from tests.conftest import make_rows, predict_main, run_cli
+import pipeline
+import pipeline.models
+from pipeline import inference as predict_module
+from pipeline.commands import entry
+from pipeline.core import config
+from pipeline.data import segment
+from pipeline.models import baseline
+from pipeline.core.config import params
+from pipeline.models.inputs import SECOND_MIN, fit_sentences
+from pipeline.core.errors import DataError
+from pipeline.core.textio import decoded_lines
+from tests.conftest import make_rows, predict_main, run_cli, tiny_baseline
 
 # A real-length news sentence: 124 words, some 125 word-pieces once actor tags are added.
 LONG = ("Speaking to reporters in Kyiv after a closed session of parliament on Tuesday, a senior Ukrainian "
@@ -41,7 +46,7 @@ def root(tmp_path, models_root, monkeypatch):
     """A private copy of the tiny models that a test may damage."""
     shutil.copytree(models_root / "models", tmp_path / "models")
     monkeypatch.setattr(predict_module, "ROOT", tmp_path)
-    predict_module._loaded.clear()
+    pipeline.models._loaded.clear()
     return tmp_path
 
 
@@ -81,9 +86,9 @@ def test_a_model_file_that_would_run_code_is_refused_before_any_object_is_built(
 
 def test_the_allowed_nodes_are_exactly_what_the_baseline_saves(tmp_path):
     found = set()
-    for change in ({}, {"use_target": True, "use_context": False}, {"class_weight": None}):
+    for change in ({}, {"use_target": True, "use_context": False}, {"class_weight": None}, {"use_actors": False}):
         cfg = dict(params("baseline"), **change)
-        baseline.save(baseline.fit(make_rows(2), cfg, config.label_sets()), tmp_path, cfg)
+        baseline.save(tiny_baseline(cfg, make_rows(2)), tmp_path, cfg)
         found |= baseline.schema_nodes(tmp_path / "model.skops")
     assert found <= baseline.ALLOWED_NODES
     assert not any(loader == "FunctionNode" for loader, _, _ in baseline.ALLOWED_NODES)
@@ -92,11 +97,12 @@ def test_the_allowed_nodes_are_exactly_what_the_baseline_saves(tmp_path):
 @pytest.mark.parametrize("meta, fragment", [
     ({}, "field 'model' is None"),
     ([], "expected a JSON object, got list"),
-    ({"model": "baseline", "labels": {"speaker": ["a"], "stance": [], "role": []}, "params": {"use_actors": True}},
+    ({"model": "baseline", "labels": {"speaker": ["a"], "stance": [], "role": []}, "context_sentences": 1},
      "labels for 'speaker'"),
-    ({"model": "baseline", "labels": config.label_sets(), "params": {}}, "field 'use_actors' has value None"),
-    ({"model": "baseline", "labels": config.label_sets(), "params": {"use_actors": True},
+    ({"model": "baseline", "labels": config.label_sets()}, "field 'context_sentences' has value None"),
+    ({"model": "baseline", "labels": config.label_sets(), "context_sentences": 1,
       "sides": {"sides": {"russia": {"ukraine": "eval"}}, "infer": True}}, "field 'sides'"),
+    ({"model": "forest", "labels": config.label_sets()}, "field 'model' is 'forest'; expected one of"),
 ])
 def test_baseline_model_json_of_the_wrong_shape(root, capsys, meta, fragment):
     (root / "models" / "baseline" / "model.json").write_text(json.dumps(meta))
@@ -121,7 +127,7 @@ def test_a_124_word_sentence_is_labelled_and_flagged(use_root, capsys):
 
 
 def test_truncation_cuts_target_and_context_first_then_the_sentence_tail(use_root):
-    tokenizer = predict_module.load_model("transformer").tokenizer
+    tokenizer = pipeline.load_model(use_root / "models" / "transformer").tokenizer
     short, long_second = "Kyiv denied it.", "target [SEP] " + "context " * 300
     out, cut = fit_sentences(tokenizer, [short, LONG, LONG], [long_second, long_second, "t"], 128)
     assert out[0] == short and cut == [False, True, True]  # a short sentence survives a huge context
@@ -133,8 +139,7 @@ def test_truncation_cuts_target_and_context_first_then_the_sentence_tail(use_roo
     assert all(len(ids) <= 128 for ids in encoded["input_ids"])
 
 
-def test_a_megabyte_line_with_lines_is_refused_before_the_model_loads(use_root, capsys, monkeypatch):
-    monkeypatch.setattr(predict_module, "load_model", lambda *a: pytest.fail("model loaded"))
+def test_a_megabyte_line_with_lines_is_refused_before_the_model_loads(use_root, capsys, no_model_load):
     code, out, err = run_cli(capsys, "--lines", "--text", "a" * 2**20)
     one_line_error(code, out, err, "text:1: sentence of 1,048,576 characters", "prepare.max_sentence_chars")
 
@@ -168,13 +173,19 @@ def test_damaged_safetensors(root, capsys, damage):
     ([], "expected a JSON object, got list"),
     ({}, "field 'model' is None"),
     ("labels", "labels for 'role'"),
+    ("actors", "field 'actors' must be null"),
+    ("context", "field 'context_sentences' has value '1'"),
     ("format", "field 'input_format' has value"),
 ])
 def test_transformer_model_json_of_the_wrong_shape(root, capsys, meta, fragment):
     path = root / "models" / "transformer" / "model.json"
     saved = json.loads(path.read_text())
     if meta == "labels":
-        meta = dict(saved, labels=dict(saved["labels"], role=["none", "claim", "rebuttal"]))
+        meta = dict(saved, labels=dict(saved["labels"], role=["none", "none", "rebuttal"]))
+    elif meta == "actors":
+        meta = dict(saved, actors={"sides": ["Putin"]})
+    elif meta == "context":
+        meta = dict(saved, context_sentences="1")
     elif meta == "format":
         meta = dict(saved, input_format=[])
     path.write_text(json.dumps(meta))
@@ -216,7 +227,7 @@ def test_an_error_while_labelling_leaves_stdout_empty(use_root, capsys, tmp_path
             raise predict_module.UserError("labelling failed")
         return real(model, rows, batch_size)
 
-    monkeypatch.setattr("pipeline.predict_cli.predict_rows", flaky)
+    monkeypatch.setattr("pipeline.inference.predict_rows", flaky)
     one_line_error(*run_cli(capsys, "--model", "baseline", "--lines", "--text", "Kyiv denied it.\n" * 20),
                    "labelling failed")
 
@@ -284,8 +295,8 @@ def test_closed_pipe_and_full_disk(use_root, capsys, monkeypatch, error, fragmen
 
 
 def test_real_dev_full_and_closed_pipe_in_a_process(models_root):
-    script = (f"import pipeline.predict as p; p.ROOT = __import__('pathlib').Path({str(models_root)!r}); "
-              "from pipeline.predict_cli import main; main(['--model', 'baseline', '--lines', '-'])")
+    script = (f"import pipeline.inference as p; p.ROOT = __import__('pathlib').Path({str(models_root)!r}); "
+              "from pipeline.commands.predict import main; main(['--model', 'baseline', '--lines', '-'])")
     text = "Kyiv denied it.\n" * 3000
     with open("/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-c", script], input=text, stdout=full, stderr=subprocess.PIPE, text=True)
@@ -316,14 +327,12 @@ def test_bom_is_dropped(use_root, capsys, tmp_path):
     assert code == 0 and json.loads(out)["text"] == "Kyiv denied it."
 
 
-def test_a_huge_target_is_refused_before_the_model_loads(use_root, capsys, monkeypatch):
-    monkeypatch.setattr(predict_module, "load_model", lambda *a: pytest.fail("model loaded"))
+def test_a_huge_target_is_refused_before_the_model_loads(use_root, capsys, no_model_load):
     one_line_error(*run_cli(capsys, "--target", "x" * 100_000, "--text", "Kyiv denied it."),
                    "--target is 100,000 characters long", "prepare.max_target_chars")
 
 
-def test_input_errors_come_before_the_model_loads(use_root, capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(predict_module, "load_model", lambda *a: pytest.fail("model loaded"))
+def test_input_errors_come_before_the_model_loads(use_root, capsys, no_model_load, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("Kyiv denied it.\n")
     one_line_error(*run_cli(capsys, str(good), str(tmp_path / "missing.txt")), "missing.txt: cannot read file")

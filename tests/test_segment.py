@@ -1,6 +1,6 @@
-from pipeline.config import ROOT
-from pipeline.context import START, contexts
-from pipeline.segment import split_sentences
+from pipeline.core.config import ROOT
+from pipeline.data.context import START, contexts
+from pipeline.data.segment import split_sentences
 
 
 def test_abbreviations_do_not_split():

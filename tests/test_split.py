@@ -2,8 +2,9 @@ from collections import Counter
 
 import pytest
 
-from pipeline.errors import UserError
-from pipeline.split import TRAIN_ONLY, assign_folds
+from pipeline.core.errors import UserError
+from pipeline.data.schema import TRAIN_ONLY
+from pipeline.split import assign_folds
 from tests.conftest import make_rows
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.config import params
-from pipeline.predict import predict_rows
-from pipeline.structure import apply_sides, check_sides, claimant_of, configured_sides, infer_claimant
+from pipeline.core.config import params
+from pipeline.inference import predict_rows
+from pipeline.models.structure import apply_sides, check_sides, claimant_of, configured_sides, infer_claimant
 
 SIDES = {"sides": params("decode")["sides"], "infer": True}
 

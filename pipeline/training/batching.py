@@ -4,44 +4,34 @@ from __future__ import annotations
 import random
 
 import torch
-from datasets import Dataset
 from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding
 
-from pipeline import distributed as dist
-from pipeline.multitask import TransformerModel, encode_pairs
+from pipeline.models.transformer import TransformerModel
+from pipeline.training import distributed as dist
 
 
-def tokenize(rows: list[dict], tokenizer, fmt: dict) -> Dataset:
-    """Token ids of each row's sentence pair, built by the shared input function."""
-    data = Dataset.from_list([{f: r[f] for f in ("text", "context", "target")} for r in rows])
-
-    def encode(batch):
-        return encode_pairs(tokenizer, [dict(zip(batch, v)) for v in zip(*batch.values())], fmt)[0]
-
-    return data.map(encode, batched=True, remove_columns=["text", "context", "target"])
-
-
-def features(rows: list[dict], model: TransformerModel, cfg: dict, cache: dict) -> list[dict]:
+def features(rows: list[dict], model: TransformerModel, freeze_layers: int, cache: dict) -> list[dict]:
     """Per-row inputs: the states after the frozen layers (computed once per sentence and
     shared by every fold, since frozen layers never change), or token ids for other encoders."""
-    frozen = cfg["freeze_layers"] if model.net.layers() is not None else 0
+    frozen = freeze_layers if model.net.layers() is not None else 0
     todo = [r for r in rows if r["uid"] not in cache]
     if todo:
-        encode(todo, model, frozen, cache)
+        cache_states(todo, model, frozen, cache)
     return [cache[r["uid"]] for r in rows]
 
 
-def encode(todo: list[dict], model: TransformerModel, frozen: int, cache: dict) -> None:
+def cache_states(todo: list[dict], model: TransformerModel, frozen: int, cache: dict) -> None:
     """Fill the cache for `todo`, in batches of rows of similar length (little padding to run
     through the frozen layers)."""
-    data = tokenize(todo, model.tokenizer, model.input_format)
+    encoded = model.encode(todo)[0]
+    items = [{k: encoded[k][i] for k in encoded} for i in range(len(todo))]
     pad = DataCollatorWithPadding(model.tokenizer)
-    lengths = [len(ids) for ids in data["input_ids"]]
+    lengths = [len(item["input_ids"]) for item in items]
     order = sorted(range(len(todo)), key=lengths.__getitem__)
     for start in tqdm(range(0, len(todo), 64), desc="encode", unit="batch", leave=False, disable=not dist.is_main()):
         idx = order[start:start + 64]
-        chunk = [data[i] for i in idx]
+        chunk = [items[i] for i in idx]
         batch = {k: v.to(model.device) for k, v in pad(chunk).items()}
         states = model.net.frozen_states(batch, frozen).cpu() if frozen else None
         for j, (i, item) in enumerate(zip(idx, chunk)):

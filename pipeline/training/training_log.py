@@ -5,9 +5,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from pipeline.config import TASKS
-from pipeline.metrics import macro_f1
-from pipeline.predict import predict_rows
+from pipeline.core.config import TASKS
+from pipeline.evaluation.metrics import macro_f1
+from pipeline.inference import predict_rows
 
 
 class TrainingLog:

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from pipeline.config import params
-from pipeline.errors import DataError, UserError
-from pipeline.segment import max_sentence_chars, split_paragraph
-from pipeline.textio import decoded_lines, open_input
+from pipeline.core.config import params
+from pipeline.core.errors import DataError, UserError
+from pipeline.core.textio import decoded_lines, open_input
+from pipeline.data.segment import max_sentence_chars, split_paragraph
 
 
 def check_lines(name: str, lines: Iterator[str], one_per_line: bool, spool=None) -> None:
@@ -73,14 +73,3 @@ def sentences(lines: Iterator[str], one_per_line: bool) -> Iterator[str]:
     for line in lines:
         if line.strip():
             yield from ([line.strip()] if one_per_line else split_paragraph(line.strip()))
-
-
-def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

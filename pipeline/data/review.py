@@ -11,7 +11,7 @@ See data/README.md for the procedure and bench/agreement.py for the agreement fi
 """
 from __future__ import annotations
 
-from pipeline.config import TASKS
+from pipeline.core.config import TASKS
 
 
 def majority(row: dict) -> dict[str, str]:

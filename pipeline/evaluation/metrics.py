@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from pipeline.config import TASKS
+from pipeline.core.config import TASKS
 
 # Fewer articles than this and the interval resamples sentences instead: a bootstrap over one to
 # four articles cannot say how another article would score.
@@ -45,21 +45,34 @@ def bootstrap_ci(y_true, y_pred, labels, n_boot: int, seed: int, level: float = 
     return [round(float(np.percentile(scores, tail)), 4), round(float(np.percentile(scores, 100 - tail)), 4)]
 
 
-def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: int, seed: int,
-               groups: list[str] | None = None) -> dict:
-    """macro-F1 with interval (resampling `groups`, the rows' articles, where given), accuracy,
-    majority-class reference and per-class figures."""
+def point_scores(gold: list[dict], predicted: list[dict], label_sets: dict) -> dict:
+    """Per task: macro-F1, accuracy and the majority-class reference, without an interval (model cards)."""
+    return {task: point_task([g[task] for g in gold], [p[task] for p in predicted], label_sets[task]) for task in TASKS}
+
+
+def point_task(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict:
     if len(y_true) != len(y_pred) or not y_true:
         raise ValueError(f"need equal, non-empty gold and predictions (got {len(y_true)} and {len(y_pred)})")
     values, counts = np.unique(y_true, return_counts=True)
     majority = str(values[np.argmax(counts)])
+    return {"macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
+            "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+            "majority_macro_f1": round(macro_f1(y_true, [majority] * len(y_true), labels), 4),
+            "majority_label": majority}
+
+
+def score_task(y_true: list[str], y_pred: list[str], labels: list[str], n_boot: int, seed: int,
+               groups: list[str] | None = None) -> dict:
+    """macro-F1 with interval (resampling `groups`, the rows' articles, where given), accuracy,
+    majority-class reference and per-class figures."""
+    point = point_task(y_true, y_pred, labels)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {
-        "macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
+        "macro_f1": point["macro_f1"],
         "macro_f1_ci": bootstrap_ci(y_true, y_pred, labels, n_boot, seed, groups=groups),
-        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-        "majority_macro_f1": round(macro_f1(y_true, [majority] * len(y_true), labels), 4),
-        "majority_label": majority,
+        "accuracy": point["accuracy"],
+        "majority_macro_f1": point["majority_macro_f1"],
+        "majority_label": point["majority_label"],
         "n": len(y_true),
         "per_class": {
             label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),

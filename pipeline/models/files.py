@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
-from pipeline.config import TASKS, label_sets
-from pipeline.errors import UserError
-from pipeline.structure import check_sides
-from pipeline.textio import read_text
+from pipeline.core.config import TASKS
+from pipeline.core.errors import UserError
+from pipeline.models.structure import check_sides
+from pipeline.core.textio import read_text
 
 REPAIR = "the model folder is damaged; run `dvc repro` (or `dvc checkout`) to restore it"
 
@@ -23,8 +24,9 @@ def first_line(err: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
-def read_model_json(folder: Path, model: str) -> dict:
-    """`model.json` of a saved model: an object naming the model, with the project's label lists."""
+def read_model_json(folder: Path, model: str | None = None) -> dict:
+    """`model.json` of a saved model: an object naming the model `model`, with its label lists
+    (with `model` None: any JSON object)."""
     path = Path(folder) / "model.json"
     if not Path(folder).is_dir():
         raise UserError(f"model folder {folder} not found; run `dvc repro` to train it")
@@ -36,6 +38,8 @@ def read_model_json(folder: Path, model: str) -> dict:
         raise corrupt(path, f"not valid JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(meta, dict):
         raise corrupt(path, f"expected a JSON object, got {type(meta).__name__}")
+    if model is None:  # only the type is wanted (read_model_type); its loader checks the rest
+        return meta
     if meta.get("model") != model:
         raise corrupt(path, f"field 'model' is {meta.get('model')!r}; expected {model!r}")
     check_labels(meta.get("labels"), path)
@@ -43,14 +47,37 @@ def read_model_json(folder: Path, model: str) -> dict:
 
 
 def check_labels(labels, path: Path) -> None:
-    """The saved label lists must be configs/labels.yaml's, in its order (it fixes class indices)."""
-    expected = label_sets()
+    """The saved label lists: each task's labels, unique text, in the order of the model's outputs."""
     if not isinstance(labels, dict) or set(labels) != set(TASKS):
         raise corrupt(path, f"field 'labels' must map {', '.join(TASKS)} to label lists")
     for task in TASKS:
-        if labels[task] != expected[task]:
-            raise corrupt(path, f"labels for {task!r} are {labels[task]!r} but configs/labels.yaml has "
-                                f"{expected[task]!r}")
+        names = labels[task]
+        if (not isinstance(names, list) or len(names) < 2 or len(set(names)) != len(names)
+                or not all(isinstance(n, str) and n for n in names)):
+            raise corrupt(path, f"labels for {task!r} are {names!r}; expected a list of two or more distinct labels")
+
+
+def read_model_type(folder: Path, types) -> str:
+    """The type a model folder's model.json names (one of `types`)."""
+    path = Path(folder) / "model.json"
+    meta = read_model_json(folder)
+    if meta.get("model") not in types:
+        raise corrupt(path, f"field 'model' is {meta.get('model')!r}; expected one of: {', '.join(types)}")
+    return meta["model"]
+
+
+def check_actors(table, path: Path) -> dict | None:
+    """The saved actor table ({"tags", "sides", "not_names"}) or None."""
+    if table is None:
+        return None
+    ok = (isinstance(table, dict) and isinstance(table.get("tags"), dict) and isinstance(table.get("sides"), dict)
+          and isinstance(table.get("not_names"), list)
+          and all(side in table["tags"] and isinstance(names, list) and all(isinstance(n, str) and n for n in names)
+                  for side, names in table["sides"].items()))
+    if not ok:
+        raise corrupt(path, 'field \'actors\' must be null or {"tags": {side: tag}, "sides": {side: [names]}, '
+                            '"not_names": [names]}')
+    return table
 
 
 def field(meta: dict, path: Path, name: str, kind: type | tuple):
@@ -85,3 +112,19 @@ def read_sides(meta: dict, path: Path) -> dict | None:
         return None if sides is None else check_sides(sides)
     except ValueError as err:
         raise corrupt(path, f"field 'sides': {err}") from None
+
+
+def schema_nodes(path: Path) -> set[tuple[str, str, str]]:
+    """Every (loader, module, class) in a .skops file's schema, read as JSON without building objects."""
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node:
+                found.add((str(node["__loader__"]), str(node.get("__module__")), str(node.get("__class__"))))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found

@@ -14,7 +14,7 @@ article). Articles with neither keep the model's labels.
 """
 from __future__ import annotations
 
-from pipeline.config import label_sets, params
+from pipeline.core.config import label_sets, params
 
 # Speaker labels that are sides (everyone but the narrator), in configs/labels.yaml's order.
 SIDES = tuple(label for label in label_sets()["speaker"] if label != "narrator")

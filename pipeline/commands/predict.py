@@ -17,12 +17,13 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from pipeline.config import TASKS, label_sets, params
-from pipeline.errors import UserError, cli, drop_stdout
-from pipeline.predict import MODELS, check_model_name, load_model, make_rows, predict_rows
-from pipeline.schema import check_target
-from pipeline.sources import chunks, gather, read_lines, sentences
-from pipeline.structure import SIDES
+from pipeline.commands.sources import gather, read_lines, sentences
+from pipeline.core.config import TASKS, params
+from pipeline.core.errors import UserError, cli, drop_stdout
+from pipeline.data.schema import check_target
+from pipeline.inference import MODELS, label_stream, model_folder
+from pipeline.models import load_model
+from pipeline.models.structure import SIDES
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    check_model_name(args.model)
+    model_folder(args.model)  # the name is checked before any input is read
     check_target(args.target, "--target")
     return args
 
@@ -57,9 +58,9 @@ def safe_cell(value):
 
 
 class Writer:
-    def __init__(self, fmt: str, out):
+    def __init__(self, fmt: str, out, labels: dict[str, list[str]]):
         self.fmt, self.out, self.started = fmt, out, False
-        self.labels = label_sets()
+        self.labels = labels  # the model's label lists: the CSV score columns
 
     def header(self) -> None:
         if self.fmt == "csv":
@@ -86,18 +87,15 @@ class Writer:
             self.out.write(f"{record['sentence_id']:>5}  {cells[0]:<15} {cells[1]:<13} {cells[2]:<14} {text}\n")
 
 
-def label(args, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
-    model, chunk_size = load_model(args.model), params("predict")["chunk_size"]
+def label(args, model, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
+    """Every input through the one streaming prediction path (pipeline.inference.label_stream)."""
+    chunk_size = params("predict")["chunk_size"]
     with tqdm(desc="labelling", unit=" sentences", file=sys.stderr, disable=None, leave=False) as bar:
         for name, path in inputs:
-            count, previous = 0, []
-            for chunk in chunks(sentences(read_lines(args, name, path), args.lines), chunk_size):
-                rows = make_rows(chunk, args.target, previous, args.target_by)
-                for row, pred in zip(rows, predict_rows(model, rows, args.batch_size)):
-                    writer.write({"sentence_id": count + row["sentence_id"], "text": row["text"], **pred,
-                                  "model": args.model, "target": args.target, "source": name})
-                count, previous = count + len(chunk), chunk
-                bar.update(len(chunk))
+            stream = sentences(read_lines(args, name, path), args.lines)
+            for record in label_stream(model, stream, args.target, args.target_by, args.batch_size, chunk_size):
+                writer.write(record | {"source": name})
+                bar.update(1)
 
 
 def emit(spool) -> None:
@@ -118,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="stance-predict-") as workdir:
         inputs = gather(args, Path(workdir))
+        model = load_model(model_folder(args.model))
         with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="", dir=workdir) as spool:
-            label(args, inputs, Writer(args.format, spool))
+            label(args, model, inputs, Writer(args.format, spool, model.labels))
             emit(spool)
 
 

@@ -20,8 +20,8 @@ def _run(module: str, function: str) -> None:
 
 
 def stance_predict() -> None:
-    _run("pipeline.predict_cli", "main")
+    _run("pipeline.commands.predict", "main")
 
 
 def stance_evaluate() -> None:
-    _run("pipeline.evaluate", "cli_main")
+    _run("pipeline.commands.evaluate", "main")

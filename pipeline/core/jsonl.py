@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from pipeline.errors import DataError
-from pipeline.textio import atomic_writer, decoded_lines, open_input
+from pipeline.core.errors import DataError
+from pipeline.core.textio import atomic_writer, decoded_lines, open_input
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:

@@ -16,9 +16,9 @@ from functools import lru_cache
 
 import pysbd
 
-from pipeline.config import params
-from pipeline.errors import UserError, cli
-from pipeline.textio import read_text
+from pipeline.core.config import params
+from pipeline.core.errors import UserError, cli
+from pipeline.core.textio import read_text
 
 log = logging.getLogger(__name__)
 # A sentence end (., ! or ?, closing quotes or brackets) followed by white space.
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print an article's sentences as JSON lines: a skeleton for annotating it."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        raise UserError("usage: python -m pipeline.segment ARTICLE.txt")
+        raise UserError("usage: python -m pipeline.data.segment ARTICLE.txt")
     for i, sentence in enumerate(split_sentences(read_text(argv[0]))):
         print(json.dumps({"sentence_id": i, "text": sentence}, ensure_ascii=False))
 

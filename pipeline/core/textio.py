@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator, TextIO
 
-from pipeline.errors import DataError, UserError
+from pipeline.core.errors import DataError, UserError
 
 BOM = b"\xef\xbb\xbf"
 

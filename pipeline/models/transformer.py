@@ -1,13 +1,15 @@
 """The transformer model: one shared encoder, one classification head per task.
 
-A saved model folder is self-describing: `model.safetensors` (encoder + heads), the encoder's
-`config.json`, the tokenizer files, and `model.json` (label lists, input format, pooling).
+A saved folder is a Hugging Face checkpoint of the fine-tuned encoder (`config.json`,
+`model.safetensors`: `AutoModel.from_pretrained(folder)` loads it with no missing weights), its
+tokenizer, `heads.safetensors` (the three task heads) and `model.json` (label lists, input format,
+actor table, context width, stance decoding, and the SHA-256 of every small file). Prediction
+reads nothing else.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +17,16 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+from transformers import AutoModel, AutoTokenizer
+from transformers.masking_utils import create_bidirectional_mask
+from transformers.utils import logging as hf_logging
 
-from pipeline.config import TASKS
-from pipeline.inputs import pair_inputs
-from pipeline.model_files import check_manifest, corrupt, field, first_line, read_model_json, read_sides, sha256
+from pipeline.core.config import TASKS
+from pipeline.models.files import (check_actors, check_manifest, corrupt, field, first_line, read_model_json,
+                                   read_sides, sha256)
+from pipeline.models.inputs import SECOND_MIN, fit_sentences, pair_inputs
 
 log = logging.getLogger(__name__)
-# Nothing may reach the network: every load is from a local folder.
-for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ.setdefault(_var, "1")
-# Tokens of the second segment (target, then context) kept before a long sentence's own tail is
-# cut: enough for the start of the target, which stance is read against.
-SECOND_MIN = 16
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,7 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class MultiTaskNet(nn.Module):
-    def __init__(self, encoder: nn.Module, labels: dict[str, list[str]], dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, labels: dict[str, list[str]], dropout: float = 0.0):
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
@@ -67,8 +67,6 @@ class MultiTaskNet(nn.Module):
 
     def run_layers(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, first: int, last: int | None):
         """Run encoder layers first..last-1 (BERT-style) on hidden states, as the encoder itself does."""
-        from transformers.masking_utils import create_bidirectional_mask
-
         mask = create_bidirectional_mask(config=self.encoder.config, inputs_embeds=hidden_states,
                                          attention_mask=attention_mask)
         for layer in self.layers()[first:last]:
@@ -91,97 +89,81 @@ class TransformerModel:
     name = "transformer"
 
     def __init__(self, net: MultiTaskNet, tokenizer, labels: dict, input_format: dict, device: str = "cpu",
-                 sides: dict | None = None):
+                 sides: dict | None = None, actors: dict | None = None, context_sentences: int = 1):
         self.net, self.tokenizer, self.labels, self.input_format = net, tokenizer, labels, input_format
-        self.device = device
-        self.sides = sides  # stance decoding by speaker side (pipeline/structure.py), or None
+        self.device, self.actors, self.context_sentences = device, actors, context_sentences
+        self.sides = sides  # stance decoding by speaker side (pipeline/models/structure.py), or None
 
-    def encode(self, rows: list[dict]):
-        """Padded tensors of the rows' pairs, and per row whether its sentence's tail was cut to fit."""
-        return encode_pairs(self.tokenizer, rows, self.input_format, padding=True, return_tensors="pt")
+    def encode(self, rows: list[dict], **kwargs):
+        """Tokenised pairs of the rows, and per row whether its sentence's tail was cut to fit."""
+        first, second = pair_inputs(rows, self.tokenizer.sep_token or "|", self.actors)
+        first, cut = fit_sentences(self.tokenizer, first, second, self.input_format["max_length"])
+        return self.tokenizer(first, second, truncation=self.input_format["truncation"],
+                              max_length=self.input_format["max_length"], **kwargs), cut
 
     @torch.inference_mode()
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length."""
         self.net.eval()
-        encoded, cut = self.encode(rows)
+        encoded, cut = self.encode(rows, padding=True, return_tensors="pt")
         logits = self.net(**{k: v.to(self.device) for k, v in encoded.items()})
         out = {task: torch.softmax(logits[task].float(), -1).cpu().numpy() for task in TASKS}
         return out | {"truncated": np.array(cut, dtype=bool)}
 
 
-def input_format(max_length: int, actors: bool) -> dict:
-    """How a row becomes model input; saved beside the weights so prediction builds it the same way."""
-    return {"first": "{text}", "second": "{target} {sep} {context}", "truncation": "only_second",
-            "max_length": max_length, "pooling": "mean", "actors": actors}
-
-
-def fit_sentences(tokenizer, first: list[str], second: list[str], max_length: int) -> tuple[list[str], list[bool]]:
-    """Sentences cut at their tail only where the sentence alone leaves the second segment fewer
-    than SECOND_MIN tokens (or fewer than it has); truncation then cuts the second segment (the
-    context's tail, then the target's) to fit. Returns the sentences and which ones were cut."""
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
-    firsts = tokenizer(first, add_special_tokens=False, return_offsets_mapping=True)
-    out, cut = list(first), [False] * len(first)
-    for i, offsets in enumerate(firsts["offset_mapping"]):
-        if len(offsets) <= room - SECOND_MIN:
-            continue
-        keep = room - min(SECOND_MIN, len(tokenizer(second[i], add_special_tokens=False)["input_ids"]))
-        while len(offsets) > keep:
-            out[i], cut[i] = out[i][:offsets[keep - 1][1]], True
-            # A word cut mid-way can re-tokenise into more pieces: re-check until it fits.
-            offsets = tokenizer(out[i], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-    return out, cut
-
-
-def encode_pairs(tokenizer, rows: list[dict], fmt: dict, **kwargs):
-    """Tokenise rows as sentence pairs: the one tokenisation for training, evaluation and prediction.
-    Returns the encoding and, per row, whether its sentence was cut to fit (see fit_sentences)."""
-    first, second = pair_inputs(rows, tokenizer.sep_token or "|", fmt["actors"])
-    first, cut = fit_sentences(tokenizer, first, second, fmt["max_length"])
-    return tokenizer(first, second, truncation=fmt["truncation"], max_length=fmt["max_length"], **kwargs), cut
+def input_format(max_length: int) -> dict:
+    """How a row becomes model input (see TransformerModel.encode); saved beside the weights."""
+    return {"max_length": max_length, "truncation": "only_second"}
 
 
 def save(model: TransformerModel, folder: Path, params: dict) -> None:
-    """Weights, encoder config, tokenizer and model.json (labels, input format and the SHA-256 of
-    every file prediction reads besides the weights, checked at load)."""
+    """The encoder as a Hugging Face checkpoint, the tokenizer, the heads and model.json."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    save_file(state, folder / "model.safetensors")
-    model.net.encoder.config.save_pretrained(folder)
-    written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json"]
+    model.net.encoder.save_pretrained(folder)
+    heads = {k: v.detach().cpu().contiguous() for k, v in model.net.heads.state_dict().items()}
+    save_file(heads, folder / "heads.safetensors")
+    written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json", "heads.safetensors"]
     meta = {"model": "transformer", "labels": model.labels, "input_format": model.input_format,
-            "dropout": model.net.dropout.p, "params": params, "sides": model.sides,
-            "files": {name: sha256(folder / name) for name in sorted(written)}}
+            "actors": model.actors, "context_sentences": model.context_sentences, "sides": model.sides,
+            "params": params, "files": {name: sha256(folder / name) for name in sorted(set(written))}}
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def load(folder: Path, device: str | None = None) -> TransformerModel:
-    """A saved transformer, its files checked before use; any damage is one UserError naming the file."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-    folder = Path(folder)
+def read_meta(folder: Path) -> dict:
+    """model.json, every field prediction uses checked."""
     meta = read_model_json(folder, "transformer")
     path = folder / "model.json"
     fmt = field(meta, path, "input_format", dict)
-    for name, kind in (("max_length", int), ("actors", bool), ("truncation", str)):
+    for name, kind in (("max_length", int), ("truncation", str)):
         field(fmt, path, name, kind)
     if fmt["truncation"] != "only_second" or fmt["max_length"] < 2 * SECOND_MIN:
         raise corrupt(path, f"input_format has truncation {fmt['truncation']!r} and max_length {fmt['max_length']}; "
                             f"expected 'only_second' and at least {2 * SECOND_MIN}")
-    dropout = field(meta, path, "dropout", (int, float))
+    field(meta, path, "context_sentences", int)
+    check_actors(meta.get("actors"), path)
     check_manifest(folder, meta.get("files"))
-    weights = folder / "model.safetensors"
+    return meta
+
+
+def load(folder: Path, device: str | None = None) -> TransformerModel:
+    """A saved transformer, its files checked before use; any damage is one UserError naming the file."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on a command's stderr
     try:
-        encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder, local_files_only=True))
-        net = MultiTaskNet(encoder, meta["labels"], dropout)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as err:
-        raise corrupt(folder, f"cannot be loaded ({first_line(err)})") from None
+        encoder, info = AutoModel.from_pretrained(folder, local_files_only=True, output_loading_info=True)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError, json.JSONDecodeError) as err:
+        raise corrupt(folder / "model.safetensors", f"cannot be loaded ({first_line(err)})") from None
+    wrong = [name for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") for name in info.get(kind, [])]
+    if wrong:
+        raise corrupt(folder / "model.safetensors", f"weights do not match config.json (first: {wrong[0]})")
+    net = MultiTaskNet(encoder, meta["labels"])
     try:
-        net.load_state_dict(load_file(weights))
+        net.heads.load_state_dict(load_file(folder / "heads.safetensors"))
     except (OSError, RuntimeError, SafetensorError) as err:
-        raise corrupt(weights, f"cannot be loaded ({first_line(err)})") from None
+        raise corrupt(folder / "heads.safetensors", f"cannot be loaded ({first_line(err)})") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return TransformerModel(net.to(device).eval(), tokenizer, meta["labels"], meta["input_format"], device,
-                            read_sides(meta, path))
+                            read_sides(meta, folder / "model.json"), meta["actors"], meta["context_sentences"])

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import TASKS, params
-from pipeline.errors import DataError, UserError
+from pipeline.core.config import TASKS, params
+from pipeline.core.errors import DataError, UserError
 
+TRAIN_ONLY = -1  # the fold of synthetic rows (data/split): in every training set, never evaluated
 REQUIRED = ("article_id", "sentence_id", "text", *TASKS)
 # A labelled row outside the project's articles (stance-evaluate) carries its article's target.
 REQUIRED_WITH_TARGET = ("article_id", "sentence_id", "text", "target", *TASKS)

@@ -1,0 +1,114 @@
+"""Inference: the one path from sentences to labels.
+
+`label_stream` is the streaming core that `stance-predict`, `stance-evaluate`, out-of-fold
+scoring and the benchmarks all reach (through `predict_rows`); `predict` is the Python API.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from pipeline.core.config import ROOT, TASKS, params
+from pipeline.core.errors import UserError
+from pipeline.data.context import contexts
+from pipeline.data.schema import check_target
+from pipeline.data.segment import split_sentences
+from pipeline.models import TYPES, load_model
+from pipeline.models.structure import apply_sides
+
+log = logging.getLogger(__name__)
+MODELS = tuple(TYPES)
+
+
+def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
+    """One sentence's labels (arg-max), per-label scores, and whether the model saw only the
+    start of the sentence (`truncated`; a model without a length limit never truncates)."""
+    record, scores = {}, {}
+    for task in TASKS:
+        row = probs[task][index]
+        record[task] = labels[task][int(row.argmax())]
+        scores[task] = {label: round(float(p), 4) for label, p in zip(labels[task], row)}
+    record["scores"] = scores
+    record["truncated"] = bool(probs["truncated"][index]) if "truncated" in probs else False
+    return record
+
+
+def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
+    """Label rows ({text, context, target}) with any model (pipeline/models/__init__.py).
+
+    Rows are batched by length (less padding) and returned in input order. A model that carries
+    a stance decoding (`sides`) then has its stance directions decoded article by article
+    (pipeline/models/structure.py; rows of one `article_id`, or all rows when they name none).
+    """
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
+    out: list[dict | None] = [None] * len(rows)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        probs = model.predict_proba([rows[i] for i in idx])
+        for j, i in enumerate(idx):
+            out[i] = decode(probs, model.labels, j)
+    return apply_sides(rows, out, model.sides) if model.sides else out
+
+
+def model_folder(name: str) -> Path:
+    """models/<name>/ of the project, for a model named on the command line."""
+    if name not in MODELS:
+        raise UserError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
+    return ROOT / "models" / name
+
+
+def make_rows(sentences: list[str], target: str, window: int, previous: list[str] | None = None,
+              target_by: str | None = None, first_id: int = 0) -> list[dict]:
+    """Rows with context built exactly as `prepare` builds it (`window` sentences before each);
+    `previous` (the sentences before these, in a stream cut into chunks) continues the article;
+    `target_by`, the side making the target claim, if known (pipeline/models/structure.py)."""
+    lead = (previous or [])[-window:] if window > 0 else []
+    ctx = contexts(lead + sentences, window)[len(lead):]
+    return [{"sentence_id": first_id + i, "text": s, "context": c, "target": target, "target_by": target_by}
+            for i, (s, c) in enumerate(zip(sentences, ctx))]
+
+
+def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def label_stream(model, sentences: Iterable[str], target: str, target_by: str | None = None,
+                 batch_size: int = 64, chunk_size: int = 2048) -> Iterator[dict]:
+    """Records of an article's sentences (in order), labelled `chunk_size` at a time so a long
+    input never sits in memory whole; each chunk's first sentences get their context from the
+    chunk before, as in `prepare`. Stance decoding by side works within a chunk."""
+    window, previous, count = model.context_sentences, [], 0
+    for chunk in chunks(sentences, chunk_size):
+        rows = make_rows(chunk, target, window, previous, target_by, count)
+        for row, pred in zip(rows, predict_rows(model, rows, batch_size)):
+            yield {"sentence_id": row["sentence_id"], "text": row["text"], **pred, "model": model.name,
+                   "target": target}
+        previous, count = (previous + chunk)[-window:] if window > 0 else [], count + len(chunk)
+
+
+def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
+            model_dir: Path | None = None, batch_size: int | None = None, target_by: str | None = None) -> list[dict]:
+    """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
+    `target_by`, the side making the target claim, lets stance be decoded by speaker side
+    (pipeline/models/structure.py); without it the model's own stance directions stand.
+
+    Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, truncated,
+    model, target.
+    """
+    cfg = params("predict")
+    target = check_target(cfg["target"] if target is None else target)
+    if isinstance(sentences, str):
+        sentences = split_sentences(sentences)
+    sentences = [s.strip() for s in sentences if s and s.strip()]
+    if not sentences:
+        raise UserError("no text to label: the input is empty")
+    loaded = load_model(Path(model_dir) if model_dir else model_folder(model))
+    return list(label_stream(loaded, sentences, target, target_by, batch_size or cfg["batch_size"], cfg["chunk_size"]))
