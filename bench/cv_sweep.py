@@ -70,14 +70,19 @@ def main() -> None:
     args = parser.parse_args()
     rows, folds = load_rows(ROOT / "data/prepare/sentences.jsonl"), load_rows(ROOT / "data/split/folds.jsonl")
     labels, base = label_sets(), params("transformer")
-    cache: dict = {}
     info = model_info(base["use_actors"])
-    start, rows_cv = finetune.shared_phase(rows, join_folds(rows, folds), base, labels, "cpu", info, cache,
-                                           TrainingLog(labels))
+    shared = {}  # the shared run per architecture (configs that change only the fine-tuning share one)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for text in args.configs:
         change = json.loads(text)
         started = time.time()
+        arch = {k: change[k] for k in ("num_layers", "freeze_layers", "max_length", "model") if k in change}
+        if json.dumps(arch) not in shared:
+            cache = {}  # frozen-layer states depend on the architecture
+            shared[json.dumps(arch)] = cache, finetune.shared_phase(
+                rows, join_folds(rows, folds), dict(base, **arch), labels, "cpu", info, cache, TrainingLog(labels)
+            ) if change.get("synthetic", True) else (None, rows)
+        cache, (start, rows_cv) = shared[json.dumps(arch)]
         if change.get("synthetic", True):
             cfg = dict(base, epochs=base["finetune_epochs"], **{k: v for k, v in change.items() if k != "synthetic"})
             cfg["epochs"] = cfg["finetune_epochs"]

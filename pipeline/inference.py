@@ -94,11 +94,19 @@ def label_stream(model, sentences: Iterable[str], target: str, target_by: str | 
         previous, count = (previous + chunk)[-window:] if window > 0 else [], count + len(chunk)
 
 
+def batch_size_for(model, given: int | None = None) -> int:
+    """`given`, else the configured batch for the model's device (a GPU takes far larger batches)."""
+    cfg = params("predict")
+    return given or cfg["gpu_batch_size" if str(getattr(model, "device", "cpu")).startswith("cuda") else "batch_size"]
+
+
 def predict(sentences: list[str] | str, target: str | None = None, model: str = "transformer",
-            model_dir: Path | None = None, batch_size: int | None = None, target_by: str | None = None) -> list[dict]:
+            model_dir: Path | None = None, batch_size: int | None = None, target_by: str | None = None,
+            device: str = "auto") -> list[dict]:
     """Label sentences (a list, in article order) or article text (a str, segmented like the seeds).
     `target_by`, the side making the target claim, lets stance be decoded by speaker side
-    (pipeline/models/structure.py); without it the model's own stance directions stand.
+    (pipeline/models/structure.py); without it the model's own stance directions stand. `device`:
+    auto, cpu (the transformer through ONNX Runtime) or cuda (PyTorch).
 
     Returns one record per sentence: sentence_id, text, speaker, stance, role, scores, truncated,
     model, target.
@@ -110,5 +118,5 @@ def predict(sentences: list[str] | str, target: str | None = None, model: str = 
     sentences = [s.strip() for s in sentences if s and s.strip()]
     if not sentences:
         raise UserError("no text to label: the input is empty")
-    loaded = load_model(Path(model_dir) if model_dir else model_folder(model))
-    return list(label_stream(loaded, sentences, target, target_by, batch_size or cfg["batch_size"], cfg["chunk_size"]))
+    loaded = load_model(Path(model_dir) if model_dir else model_folder(model), device)
+    return list(label_stream(loaded, sentences, target, target_by, batch_size_for(loaded, batch_size), cfg["chunk_size"]))

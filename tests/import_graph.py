@@ -11,8 +11,9 @@ LAYERS = ["core", "data", "models", "inference", "evaluation", "training", "comm
 STAGES = {"prepare", "split", "baseline", "transformer", "evaluate", "unseen", "report"}
 # Config files, and the functions whose call means a module reads them.
 CONFIG_READERS = {"configs/labels.yaml": {"label_sets"}, "configs/actors.yaml": {"load_actors"}}
-# Modules loaded by name at run time (pipeline/models/__init__.py's registry), per model type.
-REGISTRY = {"baseline": "pipeline.models.baseline", "transformer": "pipeline.models.transformer"}
+# Modules loaded by name at run time (pipeline/models/__init__.py's registry), per model type, on
+# the CPU (the `unseen` stage always scores there).
+REGISTRY = {"baseline": "pipeline.models.baseline", "transformer": "pipeline.models.transformer_onnx"}
 
 
 def module_path(root: Path, module: str) -> Path:

@@ -45,7 +45,9 @@ def declared_stages(root: Path) -> dict[str, tuple[str, set[str]]]:
     for name, stage in stages.items():
         for item in stage.get("foreach", [None]):
             body = stage.get("do", stage)
-            text = yaml.safe_dump(body).replace("${item}", str(item))
+            text = yaml.safe_dump(body).replace("${item}", str(item)).replace("${key}", str(item))
+            for field, value in (stage["foreach"][item] if isinstance(stage.get("foreach"), dict) else {}).items():
+                text = text.replace(f"${{item.{field}}}", str(value))
             body = yaml.safe_load(text)
             module = body["cmd"].split("python -m ")[1].split()[0]
             out[f"{name}@{item}" if item else name] = (module, item, set(body["deps"]))

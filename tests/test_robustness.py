@@ -23,10 +23,10 @@ from pipeline import inference as predict_module
 from pipeline.commands import entry
 from pipeline.core import config
 from pipeline.data import segment
-from pipeline.models import baseline
+from pipeline.models import baseline, transformer, transformer_onnx
 from pipeline.core.config import params
 from pipeline.models.inputs import SECOND_MIN, fit_sentences
-from pipeline.core.errors import DataError
+from pipeline.core.errors import DataError, UserError
 from pipeline.core.textio import decoded_lines
 from tests.conftest import make_rows, predict_main, run_cli, tiny_baseline
 
@@ -126,10 +126,13 @@ def test_a_124_word_sentence_is_labelled_and_flagged(use_root, capsys):
     assert code == 0 and json.loads(out)["truncated"] is False
 
 
-def test_truncation_cuts_target_and_context_first_then_the_sentence_tail(use_root):
-    tokenizer = pipeline.load_model(use_root / "models" / "transformer").tokenizer
+@pytest.mark.parametrize("backend", [transformer, transformer_onnx])
+def test_truncation_cuts_target_and_context_first_then_the_sentence_tail(use_root, backend):
+    model = backend.load(use_root / "models" / "transformer")
+    tokenizer = transformer.load(use_root / "models" / "transformer").tokenizer  # to check the result
     short, long_second = "Kyiv denied it.", "target [SEP] " + "context " * 300
-    out, cut = fit_sentences(tokenizer, [short, LONG, LONG], [long_second, long_second, "t"], 128)
+    out, cut = fit_sentences(model.pieces, model.special_tokens, [short, LONG, LONG], [long_second, long_second, "t"],
+                             128)
     assert out[0] == short and cut == [False, True, True]  # a short sentence survives a huge context
     room = 128 - tokenizer.num_special_tokens_to_add(pair=True)
     kept = tokenizer(out[1], add_special_tokens=False)["input_ids"]
@@ -162,11 +165,16 @@ def test_a_changed_tokenizer_file_is_refused(root, capsys):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "empty", "random"])
-def test_damaged_safetensors(root, capsys, damage):
-    path = root / "models" / "transformer" / "model.safetensors"
-    data = path.read_bytes()
-    path.write_bytes({"truncate": data[:len(data) // 2], "empty": b"", "random": numpy.random.bytes(4096)}[damage])
-    predict_fails(capsys, "transformer", "model.safetensors: cannot be loaded", "dvc repro")
+def test_damaged_weights(root, capsys, damage):
+    """The CPU path reads model.onnx, the PyTorch path (GPU, training) model.safetensors: either
+    damaged is one line naming the file."""
+    for name in ("model.onnx", "model.safetensors"):
+        path = root / "models" / "transformer" / name
+        data = path.read_bytes()
+        path.write_bytes({"truncate": data[:len(data) // 2], "empty": b"", "random": numpy.random.bytes(4096)}[damage])
+    predict_fails(capsys, "transformer", "model.onnx: cannot be loaded", "dvc repro")
+    with pytest.raises(UserError, match="model.safetensors: cannot be loaded.*dvc repro"):
+        transformer.load(root / "models" / "transformer")
 
 
 @pytest.mark.parametrize("meta, fragment", [

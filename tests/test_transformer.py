@@ -65,7 +65,8 @@ def test_the_checkpoint_loads_with_auto_model_and_matches_the_taggers_encoder(tr
 def test_the_folder_holds_everything_prediction_needs(saved):
     meta = json.loads((saved / "model.json").read_text())
     assert meta["model"] == "transformer" and set(meta["labels"]) == {"speaker", "stance", "role"}
-    assert meta["input_format"] == {"max_length": params("transformer")["max_length"], "truncation": "only_second"}
+    assert meta["input_format"] == {"max_length": params("transformer")["max_length"], "truncation": "only_second",
+                                    "sep": "[SEP]", "pad": "[PAD]"}
     assert meta["context_sentences"] == 1 and "Putin" in meta["actors"]["sides"]["russia"]
     assert {"config.json", "tokenizer.json", "heads.safetensors"} <= set(meta["files"])
     names = {p.name for p in saved.iterdir()}

@@ -25,3 +25,11 @@ def stance_predict() -> None:
 
 def stance_evaluate() -> None:
     _run("pipeline.commands.evaluate", "main")
+
+
+def stance_labelstudio() -> None:
+    _run("pipeline.commands.labelstudio", "main")
+
+
+def stance_bulk() -> None:
+    _run("pipeline.commands.bulk", "main")

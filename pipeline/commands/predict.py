@@ -15,14 +15,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: it costs the one-sentence start-up ~0.1 s
 
+from pipeline.commands.html_view import render
 from pipeline.commands.sources import gather, read_lines, sentences
 from pipeline.core.config import TASKS, params
 from pipeline.core.errors import UserError, cli, drop_stdout
 from pipeline.data.schema import check_target
-from pipeline.inference import MODELS, label_stream, model_folder
-from pipeline.models import load_model
+from pipeline.inference import MODELS, batch_size_for, label_stream, model_folder
+from pipeline.models import DEVICES, load_model
 from pipeline.models.structure import SIDES
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -42,10 +43,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target-by", choices=SIDES, help="the side that makes the target claim: stance "
                         "directions then follow each speaker's side (decode in configs/params.yaml)")
     parser.add_argument("--model", default=cfg["model"], help=f"one of {', '.join(MODELS)} (default: {cfg['model']})")
-    parser.add_argument("--format", default="jsonl", choices=("jsonl", "csv", "table"))
-    parser.add_argument("--batch-size", type=int, default=cfg["batch_size"])
+    parser.add_argument("--format", default="jsonl", choices=("jsonl", "csv", "table", "html"))
+    parser.add_argument("--batch-size", type=int, help=f"sentences a forward pass (default: {cfg['batch_size']} on "
+                        f"the CPU, {cfg['gpu_batch_size']} on a GPU)")
+    parser.add_argument("--device", default=cfg["device"], choices=DEVICES,
+                        help=f"where the transformer runs: cpu (ONNX Runtime), cuda (PyTorch) or auto (default: {cfg['device']})")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     model_folder(args.model)  # the name is checked before any input is read
     check_target(args.target, "--target")
@@ -61,6 +65,7 @@ class Writer:
     def __init__(self, fmt: str, out, labels: dict[str, list[str]]):
         self.fmt, self.out, self.started = fmt, out, False
         self.labels = labels  # the model's label lists: the CSV score columns
+        self.records: list[dict] = []  # html: one page of all records, rendered by finish()
 
     def header(self) -> None:
         if self.fmt == "csv":
@@ -70,6 +75,9 @@ class Writer:
             self.out.write(f"{'id':>5}  {'speaker':<15} {'stance':<13} {'role':<14} text\n")
 
     def write(self, record: dict) -> None:
+        if self.fmt == "html":
+            self.records.append(record)
+            return
         if not self.started:
             self.header()
             self.started = True
@@ -86,6 +94,11 @@ class Writer:
             text = text if len(text) <= 70 else text[:67] + "..."
             self.out.write(f"{record['sentence_id']:>5}  {cells[0]:<15} {cells[1]:<13} {cells[2]:<14} {text}\n")
 
+    def finish(self, target: str) -> None:
+        """html: one page of every record (pipeline/commands/html_view.py); the others are already written."""
+        if self.fmt == "html":
+            self.out.write(render(self.records, target, self.labels, params("view")["low_confidence"]))
+
 
 def label(args, model, inputs: list[tuple[str, Path | None]], writer: Writer) -> None:
     """Every input through the one streaming prediction path (pipeline.inference.label_stream)."""
@@ -93,7 +106,8 @@ def label(args, model, inputs: list[tuple[str, Path | None]], writer: Writer) ->
     with tqdm(desc="labelling", unit=" sentences", file=sys.stderr, disable=None, leave=False) as bar:
         for name, path in inputs:
             stream = sentences(read_lines(args, name, path), args.lines)
-            for record in label_stream(model, stream, args.target, args.target_by, args.batch_size, chunk_size):
+            for record in label_stream(model, stream, args.target, args.target_by, batch_size_for(model, args.batch_size),
+                                       chunk_size):
                 writer.write(record | {"source": name})
                 bar.update(1)
 
@@ -116,9 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="stance-predict-") as workdir:
         inputs = gather(args, Path(workdir))
-        model = load_model(model_folder(args.model))
+        model = load_model(model_folder(args.model), args.device)
         with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8", newline="", dir=workdir) as spool:
-            label(args, model, inputs, Writer(args.format, spool, model.labels))
+            writer = Writer(args.format, spool, model.labels)
+            label(args, model, inputs, writer)
+            writer.finish(args.target)
             emit(spool)
 
 

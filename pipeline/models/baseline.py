@@ -138,8 +138,8 @@ def load_pipeline(path: Path) -> Pipeline:
         raise corrupt(path, f"cannot be read ({type(err).__name__}: {first_line(err)})") from None
 
 
-def load(folder: Path) -> BaselineModel:
-    """The saved baseline, loaded as untrusted input (see ALLOWED_NODES)."""
+def load(folder: Path, device: str = "cpu") -> BaselineModel:
+    """The saved baseline, loaded as untrusted input (see ALLOWED_NODES); it runs on the CPU whatever `device`."""
     folder = Path(folder)
     meta = read_model_json(folder, "baseline")
     context = field(meta, folder / "model.json", "context_sentences", int)

@@ -10,6 +10,7 @@ from pipeline.core.config import TASKS
 from pipeline.core.errors import UserError
 from pipeline.models.structure import check_sides
 from pipeline.core.textio import read_text
+from pipeline.models.inputs import SECOND_MIN
 
 REPAIR = "the model folder is damaged; run `dvc repro` (or `dvc checkout`) to restore it"
 
@@ -128,3 +129,20 @@ def schema_nodes(path: Path) -> set[tuple[str, str, str]]:
         elif isinstance(node, list):
             stack.extend(node)
     return found
+
+
+def read_transformer_meta(folder: Path) -> dict:
+    """A transformer folder's model.json, every field prediction uses checked, and its files' SHA-256."""
+    folder = Path(folder)
+    meta = read_model_json(folder, "transformer")
+    path = folder / "model.json"
+    fmt = field(meta, path, "input_format", dict)
+    for name, kind in (("max_length", int), ("truncation", str), ("sep", str), ("pad", str)):
+        field(fmt, path, name, kind)
+    if fmt["truncation"] != "only_second" or fmt["max_length"] < 2 * SECOND_MIN:
+        raise corrupt(path, f"input_format has truncation {fmt['truncation']!r} and max_length {fmt['max_length']}; "
+                            f"expected 'only_second' and at least {2 * SECOND_MIN}")
+    field(meta, path, "context_sentences", int)
+    check_actors(meta.get("actors"), path)
+    check_manifest(folder, meta.get("files"))
+    return meta

@@ -45,19 +45,21 @@ def pair_inputs(rows: list[dict], sep: str, actors: dict | None) -> tuple[list[s
     return cols["text"], second
 
 
-def fit_sentences(tokenizer, first: list[str], second: list[str], max_length: int) -> tuple[list[str], list[bool]]:
+def fit_sentences(pieces, n_special: int, first: list[str], second: list[str],
+                  max_length: int) -> tuple[list[str], list[bool]]:
     """Sentences cut at their tail only where the sentence alone leaves the second segment fewer
     than SECOND_MIN tokens (or fewer than it has); truncation then cuts the second segment (the
-    context's tail, then the target's) to fit. Returns the sentences and which ones were cut."""
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
-    firsts = tokenizer(first, add_special_tokens=False, return_offsets_mapping=True)
+    context's tail, then the target's) to fit. `pieces(texts)` gives each text's token offsets
+    (no special tokens) and `n_special` the special tokens of a pair, for whichever tokenizer the
+    model runs with. Returns the sentences and which ones were cut."""
+    room = max_length - n_special
     out, cut = list(first), [False] * len(first)
-    for i, offsets in enumerate(firsts["offset_mapping"]):
+    for i, offsets in enumerate(pieces(first)):
         if len(offsets) <= room - SECOND_MIN:
             continue
-        keep = room - min(SECOND_MIN, len(tokenizer(second[i], add_special_tokens=False)["input_ids"]))
+        keep = room - min(SECOND_MIN, len(pieces([second[i]])[0]))
         while len(offsets) > keep:
             out[i], cut[i] = out[i][:offsets[keep - 1][1]], True
             # A word cut mid-way can re-tokenise into more pieces: re-check until it fits.
-            offsets = tokenizer(out[i], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            offsets = pieces([out[i]])[0]
     return out, cut

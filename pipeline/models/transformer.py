@@ -22,9 +22,9 @@ from transformers.masking_utils import create_bidirectional_mask
 from transformers.utils import logging as hf_logging
 
 from pipeline.core.config import TASKS
-from pipeline.models.files import (check_actors, check_manifest, corrupt, field, first_line, read_model_json,
-                                   read_sides, sha256)
-from pipeline.models.inputs import SECOND_MIN, fit_sentences, pair_inputs
+from pipeline.models.files import corrupt, first_line, read_sides, read_transformer_meta, sha256
+from pipeline.models.inputs import fit_sentences, pair_inputs
+from pipeline.models.onnx_export import export
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,16 @@ class TransformerModel:
         self.net, self.tokenizer, self.labels, self.input_format = net, tokenizer, labels, input_format
         self.device, self.actors, self.context_sentences = device, actors, context_sentences
         self.sides = sides  # stance decoding by speaker side (pipeline/models/structure.py), or None
+        self.special_tokens = tokenizer.num_special_tokens_to_add(pair=True)
+
+    def pieces(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Token offsets of each text, without special tokens (for fit_sentences)."""
+        return self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
 
     def encode(self, rows: list[dict], **kwargs):
         """Tokenised pairs of the rows, and per row whether its sentence's tail was cut to fit."""
-        first, second = pair_inputs(rows, self.tokenizer.sep_token or "|", self.actors)
-        first, cut = fit_sentences(self.tokenizer, first, second, self.input_format["max_length"])
+        first, second = pair_inputs(rows, self.input_format["sep"], self.actors)
+        first, cut = fit_sentences(self.pieces, self.special_tokens, first, second, self.input_format["max_length"])
         return self.tokenizer(first, second, truncation=self.input_format["truncation"],
                               max_length=self.input_format["max_length"], **kwargs), cut
 
@@ -111,18 +116,21 @@ class TransformerModel:
         return out | {"truncated": np.array(cut, dtype=bool)}
 
 
-def input_format(max_length: int) -> dict:
+def input_format(max_length: int, tokenizer) -> dict:
     """How a row becomes model input (see TransformerModel.encode); saved beside the weights."""
-    return {"max_length": max_length, "truncation": "only_second"}
+    return {"max_length": max_length, "truncation": "only_second", "sep": tokenizer.sep_token or "|",
+            "pad": tokenizer.pad_token}
 
 
 def save(model: TransformerModel, folder: Path, params: dict) -> None:
-    """The encoder as a Hugging Face checkpoint, the tokenizer, the heads and model.json."""
+    """The encoder as a Hugging Face checkpoint, the tokenizer, the heads, the whole tagger as ONNX
+    (the CPU prediction path, pipeline/models/transformer_onnx.py) and model.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.net.encoder.save_pretrained(folder)
     heads = {k: v.detach().cpu().contiguous() for k, v in model.net.heads.state_dict().items()}
     save_file(heads, folder / "heads.safetensors")
+    export(model.net, model.tokenizer, folder / "model.onnx")
     written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json", "heads.safetensors"]
     meta = {"model": "transformer", "labels": model.labels, "input_format": model.input_format,
             "actors": model.actors, "context_sentences": model.context_sentences, "sides": model.sides,
@@ -130,26 +138,10 @@ def save(model: TransformerModel, folder: Path, params: dict) -> None:
     (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def read_meta(folder: Path) -> dict:
-    """model.json, every field prediction uses checked."""
-    meta = read_model_json(folder, "transformer")
-    path = folder / "model.json"
-    fmt = field(meta, path, "input_format", dict)
-    for name, kind in (("max_length", int), ("truncation", str)):
-        field(fmt, path, name, kind)
-    if fmt["truncation"] != "only_second" or fmt["max_length"] < 2 * SECOND_MIN:
-        raise corrupt(path, f"input_format has truncation {fmt['truncation']!r} and max_length {fmt['max_length']}; "
-                            f"expected 'only_second' and at least {2 * SECOND_MIN}")
-    field(meta, path, "context_sentences", int)
-    check_actors(meta.get("actors"), path)
-    check_manifest(folder, meta.get("files"))
-    return meta
-
-
 def load(folder: Path, device: str | None = None) -> TransformerModel:
     """A saved transformer, its files checked before use; any damage is one UserError naming the file."""
     folder = Path(folder)
-    meta = read_meta(folder)
+    meta = read_transformer_meta(folder)
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on a command's stderr
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)

@@ -42,16 +42,27 @@ def class_weights(rows: list[dict], labels: list[str], task: str) -> torch.Tenso
     return torch.tensor(weights, dtype=torch.float)
 
 
+def keep_layers(encoder, n: int | None):
+    """The encoder with only its lowest `n` layers (None or 0: all): fewer layers, less arithmetic
+    per sentence. The config says so too, so the saved checkpoint loads as an n-layer model."""
+    layers = encoder.encoder.layer
+    if n and n < len(layers):
+        encoder.encoder.layer = layers[:n]
+        encoder.config.num_hidden_layers = n
+    return encoder
+
+
 def new_model(cfg: dict, labels: dict, device: str, model_info: dict, start: dict | None) -> TransformerModel:
     """The pretrained encoder (or a `start` state) with fresh heads, lower layers frozen.
     `model_info` carries what the saved model keeps for prediction: sides, actors, context_sentences."""
     source = model_source(cfg["model"])
     tokenizer = AutoTokenizer.from_pretrained(source)
-    net = MultiTaskNet(AutoModel.from_pretrained(source), labels, cfg["dropout"]).to(device)
+    net = MultiTaskNet(keep_layers(AutoModel.from_pretrained(source), cfg["num_layers"]), labels,
+                       cfg["dropout"]).to(device)
     if start is not None:
         net.load_state_dict(start)
     freeze(net, cfg["freeze_layers"])
-    return TransformerModel(net, tokenizer, labels, input_format(cfg["max_length"]), device, **model_info)
+    return TransformerModel(net, tokenizer, labels, input_format(cfg["max_length"], tokenizer), device, **model_info)
 
 
 def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, device: str, model_info: dict,

@@ -1,0 +1,163 @@
+"""`stance-bulk` on a real local Ray (started once for the module, 2 CPUs): labels equal
+stance-predict's, a SIGKILLed run resumes with every article once, bad rows are listed."""
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from pipeline.commands.bulk import main as bulk_main  # noqa: E402
+from pipeline.core.config import TASKS  # noqa: E402
+from pipeline.data.segment import split_sentences  # noqa: E402
+from tests.conftest import TINY_TEXT, run_cli  # noqa: E402
+
+TARGET = "Ukraine attacked the dam."
+OTHER = "Russia staged the attack on the dam."
+LINES = ["Moscow accused Kyiv of attacking a dam on Monday.", "Ukrainian officials rejected the claim as a lie.",
+         "“It is another fabrication,” the foreign minister said.", "The dam lies on the Dnipro river.",
+         "The White House said it had no information.", "NATO's chief called for calm."]
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def article(i: int) -> str:
+    """A small article of 2-4 paragraphs whose sentences vary with i."""
+    picked = [LINES[(i + k) % len(LINES)] for k in range(2 + i % 3)]
+    return "\n".join(f"{line} ({i}.{k})" if k % 2 else line for k, line in enumerate(picked))
+
+
+def write_jsonl(path, rows) -> None:
+    with open(path, "wb") as handle:
+        for row in rows:
+            handle.write(row if isinstance(row, bytes) else json.dumps(row, ensure_ascii=False).encode() + b"\n")
+
+
+def run_bulk(*args) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as done:
+        bulk_main([str(a) for a in args])
+        raise SystemExit(0)
+    return done.value.code
+
+
+def output(folder) -> dict[str, list[dict]]:
+    """OUTPUT's rows by article, in sentence order; fails if an article is in two files."""
+    by_article, seen = {}, {}
+    for path in sorted(folder.glob("part-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            assert seen.setdefault(row["article_id"], path) == path, f"{row['article_id']} in two files"
+            by_article.setdefault(row["article_id"], []).append(row)
+    return {k: sorted(v, key=lambda r: r["sentence_id"]) for k, v in by_article.items()}
+
+
+@pytest.mark.parametrize("model", ["transformer", "baseline"])
+def test_labels_equal_stance_predict(ray_address, use_root, tmp_path, capsys, model):
+    rows = [{"article_id": f"a{i}", "text": article(i)} | ({"target": OTHER} if i % 2 else {}) for i in range(6)]
+    rows.append({"article_id": "tiny", "text": TINY_TEXT, "target": None})
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    assert run_bulk(tmp_path / "in.jsonl", tmp_path / "out", "--model", model, "--target", TARGET) == 0
+    assert "7 articles" in capsys.readouterr().err
+    got = output(tmp_path / "out")
+    assert sorted(got) == sorted(r["article_id"] for r in rows)
+    for row in rows:
+        (tmp_path / "article.txt").write_text(row["text"], encoding="utf-8")
+        code, out, err = run_cli(capsys, str(tmp_path / "article.txt"), "--model", model, "--device", "cpu",
+                                 "--target", row.get("target") or TARGET)
+        assert code == 0, err
+        expected = [json.loads(line) for line in out.splitlines()]
+        assert len(got[row["article_id"]]) == len(expected) > 0
+        for ours, theirs in zip(got[row["article_id"]], expected):
+            given = theirs.pop("scores")
+            scores = {f"{t}_{label}": p for t in TASKS for label, p in given[t].items()}
+            assert theirs.pop("source").endswith("article.txt")
+            assert ours == {"article_id": row["article_id"], **theirs, **scores}
+
+
+def test_killed_run_resumes_with_every_article_once(ray_address, models_root, tmp_path, capsys):
+    rows = [{"article_id": f"k{i}", "text": article(i)} for i in range(600)]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    out, folder = tmp_path / "out", models_root / "models" / "transformer"
+    args = [str(tmp_path / "in.jsonl"), str(out), "--model-dir", str(folder), "--target", TARGET]
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.commands.bulk", *args, "--address", ray_address],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("part-*.parquet")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    first = output(out)  # every file readable, no article in two files
+    assert 0 < len(first) < len(rows), "the run was not killed part-way"
+    assert run_bulk(*args) == 0
+    assert f"{len(first)} already done" in capsys.readouterr().err
+    assert not list(out.glob(".part-*"))  # the killed run's temporary files are gone
+    final = output(out)
+    assert sorted(final) == sorted(r["article_id"] for r in rows)
+    for row in rows:
+        records = final[row["article_id"]]
+        assert [r["sentence_id"] for r in records] == list(range(len(split_sentences(row["text"]))))
+        assert [r["text"] for r in records] == split_sentences(row["text"])
+    assert run_bulk(*args) == 0  # nothing left to do
+    assert "0 articles, 0 sentences, 0 rejected rows" in capsys.readouterr().err
+
+
+def test_bad_rows_are_listed_with_reasons_and_the_job_succeeds(ray_address, use_root, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [
+        {"article_id": "good1", "text": article(1)},
+        {"article_id": "notext"},
+        {"article_id": "blank", "text": "  \n "},
+        {"article_id": "emptytarget", "text": article(2), "target": " "},
+        b'{"article_id": "latin1", "text": "caf\xe9"}\n',
+        b'{"article_id": "surrogate", "text": "bad \\udc80 text"}\n',
+        b"not json\n",
+        {"text": "no id"},
+        {"article_id": "good1", "text": "A repeat."},
+    ])
+    table = pa.table({"article_id": ["good2", "rawbytes", "good1"],
+                      "text": pa.array([article(3).encode(), b"caf\xe9", b"Again."], pa.binary())})
+    pq.write_table(table, folder / "b.parquet")
+    assert run_bulk(folder, tmp_path / "out", "--model", "baseline", "--target", TARGET) == 0
+    assert "2 articles" in capsys.readouterr().err
+    assert sorted(output(tmp_path / "out")) == ["good1", "good2"]
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    got = {(os.path.basename(r["file"]), r["row"]): r["reason"] for r in rejected}
+    a, b = "a.jsonl", "b.parquet"
+    assert got == {
+        (a, 2): "no text", (a, 3): "no text (empty or whitespace only)",
+        (a, 4): "field 'target' is empty; give the claim stance is measured against",
+        (a, 5): "line is not valid UTF-8 (byte offset 37)",
+        (a, 6): "field 'text' is not valid UTF-8 (at character or byte 4)",
+        (a, 7): "not valid JSON (Expecting value: line 1 column 1 (char 0))", (a, 8): "no article_id",
+        (a, 9): f"duplicate article_id (first at {folder / a}:1)",
+        (b, 2): "field 'text' is not valid UTF-8 (at character or byte 3)",
+        (b, 3): f"duplicate article_id (first at {folder / a}:1)"}
+
+
+def test_unreadable_input_or_missing_model_is_one_line_and_exit_2(tmp_path, capsys, models_root):
+    write_jsonl(tmp_path / "in.jsonl", [{"article_id": "a", "text": "Kyiv denied it."}])
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
+    out = tmp_path / "out"
+    for args, message in [
+        ([tmp_path / "missing.jsonl", out], "missing.jsonl: no such file or folder"),
+        ([tmp_path / "bad.parquet", out], "bad.parquet: not a readable Parquet file"),
+        ([tmp_path / "in.jsonl", out, "--model-dir", tmp_path / "nomodel"], "nomodel"),
+        ([tmp_path / "in.jsonl", out, "--model-dir", models_root / "models" / "baseline", "--workers", "0"],
+         "--workers must be at least 1"),
+    ]:
+        assert run_bulk(*args) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and message in err, err
+        assert not out.exists()  # nothing started
