@@ -113,12 +113,17 @@ def use_root(models_root, monkeypatch) -> Path:
     return models_root
 
 
+def run_command(main, capsys, *args):
+    """Run a command's main() in-process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
 def run_cli(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
     """Run stance-predict in-process: (exit code, stdout, stderr)."""
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    with pytest.raises(SystemExit) as exit_info:
-        predict_main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+    return run_command(predict_main, capsys, *args)

@@ -6,6 +6,7 @@ import pytest
 from pipeline.commands.evaluate import main as cli_main
 from pipeline.core.errors import DataError
 from pipeline.evaluation.labelled import load_labelled, with_contexts
+from tests.conftest import run_command
 
 ROWS = [{"article_id": "a", "sentence_id": i, "text": text, "target": "Ukraine attacked the dam.",
          "speaker": speaker, "stance": stance, "role": "none"}
@@ -20,11 +21,7 @@ def write(path, rows, raw: bytes = b""):
 
 
 def evaluate(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+    return run_command(cli_main, capsys, *args)
 
 
 def test_scores_a_valid_file_and_writes_out(capsys, tmp_path, models_root):

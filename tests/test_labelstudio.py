@@ -10,7 +10,7 @@ from pipeline.core.config import TASKS, label_sets, params
 from pipeline.data.context import contexts
 from pipeline.data.segment import split_sentences
 from pipeline.prepare import prepare
-from tests.conftest import TINY_TEXT, run_cli
+from tests.conftest import TINY_TEXT, run_cli, run_command
 
 TARGET = "Ukraine attacked the dam."
 
@@ -22,11 +22,7 @@ def _tiny_models(use_root):
 
 def ls_cli(capsys, *args):
     """Run stance-labelstudio in-process: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as info:
-        labelstudio_main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
+    return run_command(labelstudio_main, capsys, *args)
 
 
 @pytest.fixture
