@@ -34,6 +34,11 @@ def decode(probs: dict, labels: dict[str, list[str]], index: int) -> dict:
     return record
 
 
+def score_columns(labels: dict[str, list[str]]) -> list[str]:
+    """Per-label score columns of flat output (CSV, `stance-bulk` Parquet): `<task>_<label>`."""
+    return [f"{task}_{label}" for task in TASKS for label in labels[task]]
+
+
 def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
     """Label rows ({text, context, target}) with any model (pipeline/models/__init__.py).
 

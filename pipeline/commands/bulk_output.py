@@ -25,6 +25,7 @@ from ray.data.block import BlockAccessor
 from pipeline.core.config import TASKS
 from pipeline.core.errors import UserError
 from pipeline.core.textio import atomic_writer
+from pipeline.inference import score_columns
 
 REJECTED = "rejected.jsonl"
 
@@ -32,7 +33,7 @@ REJECTED = "rejected.jsonl"
 def record_schema(labels: dict[str, list[str]]) -> pa.Schema:
     """One output row a sentence: `stance-predict --format jsonl`'s fields, article_id for source,
     the scores as one column per task and label (as in its CSV)."""
-    scores = [pa.field(f"{task}_{label}", pa.float64()) for task in TASKS for label in labels[task]]
+    scores = [pa.field(name, pa.float64()) for name in score_columns(labels)]
     return pa.schema([pa.field("article_id", pa.string()), pa.field("sentence_id", pa.int64()),
                       pa.field("text", pa.string()), *(pa.field(task, pa.string()) for task in TASKS), *scores,
                       pa.field("truncated", pa.bool_()), pa.field("model", pa.string()), pa.field("target", pa.string())])
@@ -40,7 +41,8 @@ def record_schema(labels: dict[str, list[str]]) -> pa.Schema:
 
 def flat_record(article_id: str, record: dict) -> dict:
     """A label_stream record as one output row."""
-    scores = {f"{task}_{label}": p for task in TASKS for label, p in record["scores"][task].items()}
+    values = [p for task in TASKS for p in record["scores"][task].values()]
+    scores = dict(zip(score_columns(record["scores"]), values))
     return {"article_id": article_id, **{k: v for k, v in record.items() if k != "scores"}, **scores}
 
 

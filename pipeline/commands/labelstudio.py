@@ -21,11 +21,11 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from pipeline.commands.labelstudio_import import import_export
+from pipeline.commands.predict import check_options
 from pipeline.commands.sources import gather, read_lines, sentences
 from pipeline.core.config import ROOT, TASKS, label_sets, params
-from pipeline.core.errors import UserError, cli
+from pipeline.core.errors import cli
 from pipeline.data.context import contexts
-from pipeline.data.schema import check_target
 from pipeline.inference import MODELS, batch_size_for, label_stream, model_folder
 from pipeline.models import load_model
 from pipeline.models.structure import SIDES
@@ -105,12 +105,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     back.add_argument("--use-predictions", action="store_true",
                       help="a task nobody annotated keeps the model's prediction (default: refuse)")
     args = parser.parse_args(argv)
-    if args.command == "export":
-        if args.batch_size is not None and args.batch_size < 1:
-            raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-        model_folder(args.model)
-        check_target(args.target, "--target")
-    return args
+    return check_options(args) if args.command == "export" else args
 
 
 @cli

@@ -20,7 +20,7 @@ from pipeline.core.config import TASKS
 from pipeline.core.errors import DataError, UserError
 from pipeline.core.jsonl import write_jsonl
 from pipeline.core.textio import atomic_writer, read_text
-from pipeline.data.schema import check_alignment, check_row, check_target
+from pipeline.data.schema import check_alignment, check_row, check_target, side_labels
 from pipeline.data.segment import split_sentences
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def import_export(path: Path, article_id: str, seeds: Path, annotations: Path, l
                         "'.', '_' or '-'")
     tasks = read_export(Path(path))
     rows = rows_of(tasks, path, article_id, labels, use_predictions)
-    meta = target_of(tasks, path, [s for s in labels["speaker"] if s != "narrator"])
+    meta = target_of(tasks, path, side_labels(labels))
     text = article_text(rows)
     check_alignment([(name, row) for name, _, row in rows], split_sentences(text), path, article_id)
     out = [seeds / f"{article_id}.txt", seeds / f"{article_id}.meta.json", annotations / f"{article_id}.jsonl"]

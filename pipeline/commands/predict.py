@@ -22,7 +22,7 @@ from pipeline.commands.sources import gather, read_lines, sentences
 from pipeline.core.config import TASKS, params
 from pipeline.core.errors import UserError, cli, drop_stdout
 from pipeline.data.schema import check_target
-from pipeline.inference import MODELS, batch_size_for, label_stream, model_folder
+from pipeline.inference import MODELS, batch_size_for, label_stream, model_folder, score_columns
 from pipeline.models import DEVICES, load_model
 from pipeline.models.structure import SIDES
 
@@ -48,10 +48,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"the CPU, {cfg['gpu_batch_size']} on a GPU)")
     parser.add_argument("--device", default=cfg["device"], choices=DEVICES,
                         help=f"where the transformer runs: cpu (ONNX Runtime), cuda (PyTorch) or auto (default: {cfg['device']})")
-    args = parser.parse_args(argv)
+    return check_options(parser.parse_args(argv))
+
+
+def check_options(args: argparse.Namespace) -> argparse.Namespace:
+    """--batch-size, --model and --target, checked before any input is read (also for
+    `stance-labelstudio export`)."""
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    model_folder(args.model)  # the name is checked before any input is read
+    model_folder(args.model)
     check_target(args.target, "--target")
     return args
 
@@ -69,8 +74,8 @@ class Writer:
 
     def header(self) -> None:
         if self.fmt == "csv":
-            cols = [f"{t}_{label}" for t in TASKS for label in self.labels[t]]
-            csv.writer(self.out).writerow(["source", "sentence_id", "text", *TASKS, *cols, "model", "target", "truncated"])
+            csv.writer(self.out).writerow(["source", "sentence_id", "text", *TASKS, *score_columns(self.labels), "model",
+                                           "target", "truncated"])
         elif self.fmt == "table":
             self.out.write(f"{'id':>5}  {'speaker':<15} {'stance':<13} {'role':<14} text\n")
 

@@ -15,6 +15,11 @@ OPTIONAL = {"synthetic": (bool, "true or false"), "group": (str, "a sentence uid
             "target_by": (str, "the side making the target claim (a speaker label other than narrator)")}
 
 
+def side_labels(labels: dict[str, list[str]]) -> list[str]:
+    """Speaker labels that are sides (everyone but the narrator), in configs/labels.yaml's order."""
+    return [label for label in labels["speaker"] if label != "narrator"]
+
+
 def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]],
               required: tuple[str, ...] = REQUIRED) -> dict:
     """Return the row if it is a valid annotation; raise DataError naming the bad field."""
@@ -28,7 +33,7 @@ def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]],
     for field, (kind, expected) in OPTIONAL.items():
         if field in row and (not isinstance(row[field], kind) or row[field] == ""):
             raise DataError(path, line, f"field '{field}' has value {row[field]!r}; expected {expected}")
-    sides = [label for label in labels["speaker"] if label != "narrator"]
+    sides = side_labels(labels)
     if "target_by" in row and row["target_by"] not in sides:
         raise DataError(path, line, f"field 'target_by' has value {row['target_by']!r}; expected one of: {', '.join(sides)}")
     if not isinstance(row["article_id"], str) or not row["article_id"].strip():

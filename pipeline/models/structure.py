@@ -15,9 +15,10 @@ article). Articles with neither keep the model's labels.
 from __future__ import annotations
 
 from pipeline.core.config import label_sets, params
+from pipeline.data.schema import side_labels
 
 # Speaker labels that are sides (everyone but the narrator), in configs/labels.yaml's order.
-SIDES = tuple(label for label in label_sets()["speaker"] if label != "narrator")
+SIDES = tuple(side_labels(label_sets()))
 
 
 def configured_sides() -> dict | None:
