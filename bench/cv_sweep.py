@@ -76,7 +76,7 @@ def main() -> None:
     for text in args.configs:
         change = json.loads(text)
         started = time.time()
-        arch = {k: change[k] for k in ("num_layers", "freeze_layers", "max_length", "model") if k in change}
+        arch = {k: change[k] for k in ("num_layers", "freeze_layers", "max_length", "model", "packed") if k in change}
         if json.dumps(arch) not in shared:
             cache = {}  # frozen-layer states depend on the architecture
             shared[json.dumps(arch)] = cache, finetune.shared_phase(

@@ -5,9 +5,11 @@ project's default path and the baseline.
 
 (a) plain: the same weights loaded as `AutoModel` plus the three heads, pairs formatted as before
     issue 15 (sentence; target [SEP] context; actor tags; max_length 128, only_second truncation),
-    batches of 64 in input order, fp32 PyTorch.
+    batches of 64 in input order, fp32 PyTorch. The default model now reads packs
+    (pipeline/models/packing.py), so (a) measures what the same encoder costs on the earlier input;
+    its labels are not used (the pair model's quality is compared in bench/results/speed_variants.json).
 (b) default: what `stance-predict` runs (`pipeline.load_model` with device auto: on a CPU the
-    ONNX Runtime graph; length-sorted batches; `label_stream`).
+    ONNX Runtime graph; packs of consecutive sentences in length-sorted batches; `label_stream`).
 (c) baseline: the same path with the scikit-learn model.
 Each throughput is measured in a fresh process (which also reports its peak memory); the three are
 run in turn, twice, and the faster of each pair is kept, so both sides see the same machine load.

@@ -39,21 +39,32 @@ def score_columns(labels: dict[str, list[str]]) -> list[str]:
     return [f"{task}_{label}" for task in TASKS for label in labels[task]]
 
 
-def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
+def label_rows(model, rows: list[dict], batch_size: int = 64) -> tuple[list[dict], int]:
     """Label rows ({text, context, target}) with any model (pipeline/models/__init__.py).
 
-    Rows are batched by length (less padding) and returned in input order. A model that carries
-    a stance decoding (`sides`) then has its stance directions decoded article by article
+    Rows are batched by length (less padding), or packed a few consecutive sentences an input by a
+    model that packs (pipeline/models/packing.py), and returned in input order. A model that
+    carries a stance decoding (`sides`) then has its stance directions decoded article by article
     (pipeline/models/structure.py; rows of one `article_id`, or all rows when they name none).
+    Also returns where the last pack starts (len(rows) for a model that does not pack).
     """
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
-    out: list[dict | None] = [None] * len(rows)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        probs = model.predict_proba([rows[i] for i in idx])
-        for j, i in enumerate(idx):
-            out[i] = decode(probs, model.labels, j)
-    return apply_sides(rows, out, model.sides) if model.sides else out
+    if getattr(model, "packed", False):
+        probs = model.predict_proba(rows, batch_size)
+        out, last = [decode(probs, model.labels, i) for i in range(len(rows))], probs["last_start"]
+    else:
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]["text"]) + len(rows[i]["context"]))
+        out, last = [None] * len(rows), len(rows)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            probs = model.predict_proba([rows[i] for i in idx])
+            for j, i in enumerate(idx):
+                out[i] = decode(probs, model.labels, j)
+    return (apply_sides(rows, out, model.sides) if model.sides else out), last
+
+
+def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
+    """Each row's record (see label_rows)."""
+    return label_rows(model, rows, batch_size)[0]
 
 
 def model_folder(name: str) -> Path:
@@ -74,29 +85,36 @@ def make_rows(sentences: list[str], target: str, window: int, previous: list[str
             for i, (s, c) in enumerate(zip(sentences, ctx))]
 
 
-def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def chunks(items: Iterable[str], size: int) -> Iterator[tuple[list[str], bool]]:
+    """The items `size` at a time, each chunk with whether more follow."""
     chunk: list[str] = []
     for item in items:
-        chunk.append(item)
         if len(chunk) == size:
-            yield chunk
+            yield chunk, True
             chunk = []
+        chunk.append(item)
     if chunk:
-        yield chunk
+        yield chunk, False
 
 
 def label_stream(model, sentences: Iterable[str], target: str, target_by: str | None = None,
                  batch_size: int = 64, chunk_size: int = 2048) -> Iterator[dict]:
     """Records of an article's sentences (in order), labelled `chunk_size` at a time so a long
     input never sits in memory whole; each chunk's first sentences get their context from the
-    chunk before, as in `prepare`. Stance decoding by side works within a chunk."""
-    window, previous, count = model.context_sentences, [], 0
-    for chunk in chunks(sentences, chunk_size):
+    chunk before, as in `prepare`. A packing model's last pack of a chunk is labelled again with
+    the next chunk, so every sentence is packed as in one chunk. Stance decoding by side works
+    within a chunk."""
+    window, previous, count, carry = model.context_sentences, [], 0, []
+    for chunk, more in chunks(sentences, chunk_size):
+        chunk = carry + chunk
         rows = make_rows(chunk, target, window, previous, target_by, count)
-        for row, pred in zip(rows, predict_rows(model, rows, batch_size)):
+        records, last = label_rows(model, rows, batch_size)
+        keep = last if more and last > 0 else len(rows)
+        for row, pred in zip(rows[:keep], records[:keep]):
             yield {"sentence_id": row["sentence_id"], "text": row["text"], **pred, "model": model.name,
                    "target": target}
-        previous, count = (previous + chunk)[-window:] if window > 0 else [], count + len(chunk)
+        previous = (previous + chunk[:keep])[-window:] if window > 0 else []
+        count, carry = count + keep, chunk[keep:]
 
 
 def batch_size_for(model, given: int | None = None) -> int:

@@ -57,7 +57,8 @@ def tiny_article(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_rows(n_per_class: int = 4) -> list[dict]:
-    """Prepared-style rows, separable by wording, for fast model tests."""
+    """Prepared-style rows, separable by wording, for fast model tests: articles of five sentences,
+    each with the one before as context (as prepare builds it), so a packing model packs them."""
     templates = [
         ("The Kremlin said Ukraine attacked the residence.", ("russia", "support", "claim")),
         ("Kyiv rejected the accusation as a lie.", ("ukraine", "deny", "rebuttal")),
@@ -70,7 +71,8 @@ def make_rows(n_per_class: int = 4) -> list[dict]:
         for j, (text, (speaker, stance, role)) in enumerate(templates):
             uid = f"a{k}:{j}"
             rows.append({"uid": uid, "article_id": f"a{k}", "sentence_id": j, "text": f"{text} ({k})",
-                         "context": "(start of article)", "target": "Ukraine attacked the residence.",
+                         "context": f"{templates[j - 1][0]} ({k})" if j else "(start of article)",
+                         "target": "Ukraine attacked the residence.",
                          "speaker": speaker, "stance": stance, "role": role, "synthetic": False, "group": uid})
     return rows
 

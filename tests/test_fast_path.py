@@ -10,7 +10,8 @@ import pytest
 from pipeline.core.config import TASKS
 from pipeline.inference import make_rows
 from pipeline.models import transformer, transformer_onnx
-from tests.conftest import run_cli
+from pipeline.core.config import params
+from tests.conftest import run_cli, tiny_transformer
 from tests.test_robustness import LONG
 
 TEXTS = ["Moscow accused Kyiv of attacking a dam on Monday.", "Ukrainian officials rejected the claim as a lie.",
@@ -23,8 +24,26 @@ def both(models_root):
     return transformer.load(folder, "cpu"), transformer_onnx.load(folder)
 
 
-def test_both_paths_build_the_same_token_ids(both):
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    """A tiny model with pair inputs (transformer.packed: false), saved and loaded both ways."""
+    cfg = dict(params("transformer"), batch_size=4, packed=False, max_length=128)
+    folder = tmp_path_factory.mktemp("pairs") / "transformer"
+    transformer.save(tiny_transformer(cfg), folder, cfg)
+    return transformer.load(folder, "cpu"), transformer_onnx.load(folder)
+
+
+def test_both_paths_build_the_same_packs(both):
     torch_model, onnx_model = both
+    rows = make_rows(TEXTS + [f"{LONG} {LONG}"], "Ukraine attacked the dam.", 1)
+    ours, theirs = onnx_model.pack(rows), torch_model.pack(rows)
+    # LONG (some 125 word-pieces) fills a 128-token pack alone, cut; so is twice LONG.
+    assert ours == theirs and ours[1] == [False] * 4 + [True, False, True]
+    assert [pack["rows"] for pack in ours[0]] == [[0, 1, 2, 3], [4], [5], [6]]
+
+
+def test_both_paths_build_the_same_pairs(pairs):
+    torch_model, onnx_model = pairs
     rows = make_rows(TEXTS, "Ukraine attacked the dam.", 1)
     ours, cut = onnx_model.encode(rows)
     theirs, their_cut = torch_model.encode(rows, padding=True, return_tensors="np")
@@ -33,9 +52,11 @@ def test_both_paths_build_the_same_token_ids(both):
         assert np.array_equal(ours[name], theirs[name]), name
 
 
-def test_onnx_probabilities_equal_the_pytorch_model(both):
-    torch_model, onnx_model = both
-    rows = make_rows(TEXTS, "Ukraine attacked the dam.", 1)
+@pytest.mark.parametrize("fmt", ["packed", "pair"])
+def test_onnx_probabilities_equal_the_pytorch_model(both, pairs, fmt):
+    torch_model, onnx_model = both if fmt == "packed" else pairs
+    assert torch_model.packed == onnx_model.packed == (fmt == "packed")
+    rows = make_rows(TEXTS + [f"{LONG} {LONG}"], "Ukraine attacked the dam.", 1)
     ours, theirs = onnx_model.predict_proba(rows), torch_model.predict_proba(rows)
     for task in TASKS:
         assert np.allclose(ours[task], theirs[task], atol=1e-4), task

@@ -118,10 +118,11 @@ def test_baseline_classes_that_do_not_match_its_labels(root, capsys):
 
 # 2. Long sentences ------------------------------------------------------------------------
 
-def test_a_124_word_sentence_is_labelled_and_flagged(use_root, capsys):
-    code, out, err = run_cli(capsys, "--model", "transformer", "--lines", "--text", LONG)
+def test_a_248_word_sentence_is_labelled_and_flagged(use_root, capsys):
+    """Twice LONG (some 250 word-pieces) is more than a pack holds."""
+    code, out, err = run_cli(capsys, "--model", "transformer", "--lines", "--text", f"{LONG} {LONG}")
     record = json.loads(out)
-    assert code == 0 and record["text"] == LONG and record["truncated"] is True
+    assert code == 0 and record["text"] == f"{LONG} {LONG}" and record["truncated"] is True
     code, out, _ = run_cli(capsys, "--model", "transformer", "--text", "Kyiv denied it.")
     assert code == 0 and json.loads(out)["truncated"] is False
 
@@ -227,7 +228,7 @@ def test_bad_utf8_after_many_lines_leaves_stdout_empty(use_root, capsys, tmp_pat
 def test_an_error_while_labelling_leaves_stdout_empty(use_root, capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(config._params(str(config.PARAMS_FILE))["predict"], "chunk_size", 4)
     calls = []
-    real = predict_module.predict_rows
+    real = predict_module.label_rows
 
     def flaky(model, rows, batch_size=64):
         calls.append(1)
@@ -235,7 +236,7 @@ def test_an_error_while_labelling_leaves_stdout_empty(use_root, capsys, tmp_path
             raise predict_module.UserError("labelling failed")
         return real(model, rows, batch_size)
 
-    monkeypatch.setattr("pipeline.inference.predict_rows", flaky)
+    monkeypatch.setattr("pipeline.inference.label_rows", flaky)
     one_line_error(*run_cli(capsys, "--model", "baseline", "--lines", "--text", "Kyiv denied it.\n" * 20),
                    "labelling failed")
 

@@ -12,7 +12,8 @@ from transformers import AutoModel
 from pipeline.core.config import label_sets, params
 from pipeline.core.errors import UserError
 from pipeline.inference import predict_rows
-from pipeline.models.transformer import load, mean_pool, save
+from pipeline.models.packing import arrays
+from pipeline.models.transformer import load, save
 from pipeline.training.batching import features
 from pipeline.training.finetune import class_weights, interpolate
 from pipeline.training.training_log import TrainingLog
@@ -52,21 +53,22 @@ def test_the_checkpoint_loads_with_auto_model_and_matches_the_taggers_encoder(tr
         encoder, info = AutoModel.from_pretrained(saved, output_loading_info=True)
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
     assert not [r for r in caplog.records if "newly initialized" in r.getMessage() or "MISSING" in r.getMessage()]
-    batch = model.encode(rows[:4], padding=True, return_tensors="pt")[0]
+    batch = {k: torch.from_numpy(v) for k, v in arrays(model.pack(rows)[0], 0, model.input_format).items()}
+    pool = batch.pop("pool")
     with torch.no_grad():
         ours = model.net.eval().encoder(**batch).last_hidden_state
         theirs = encoder.eval()(**batch).last_hidden_state
-    assert torch.allclose(ours, theirs, atol=1e-5)
-    pooled = mean_pool(theirs, batch["attention_mask"])
-    logits = model.net.heads["speaker"](pooled)
-    assert torch.allclose(logits, model.net(**batch)["speaker"], atol=1e-5)
+        assert torch.allclose(ours, theirs, atol=1e-5)
+        pooled = pool[:, :, 0] @ theirs  # each sentence's heads read the mean of its own tokens
+        logits = model.net.heads["speaker"](pooled)
+        assert torch.allclose(logits, model.net(**batch, pool=pool)["speaker"], atol=1e-5)
 
 
 def test_the_folder_holds_everything_prediction_needs(saved):
     meta = json.loads((saved / "model.json").read_text())
     assert meta["model"] == "transformer" and set(meta["labels"]) == {"speaker", "stance", "role"}
-    assert meta["input_format"] == {"max_length": params("transformer")["max_length"], "truncation": "only_second",
-                                    "sep": "[SEP]", "pad": "[PAD]"}
+    assert meta["input_format"] == {"format": "packed", "attention": "block", "pool": "own", "max_length": params("transformer")["max_length"],
+                                    "truncation": "only_second", "sep": "[SEP]", "pad": "[PAD]", "cls": "[CLS]"}
     assert meta["context_sentences"] == 1 and "Putin" in meta["actors"]["sides"]["russia"]
     assert {"config.json", "tokenizer.json", "heads.safetensors"} <= set(meta["files"])
     names = {p.name for p in saved.iterdir()}
@@ -86,26 +88,42 @@ def test_prediction_uses_the_saved_actor_list_not_the_live_config(trained, saved
         (copy / path.name).write_bytes(path.read_bytes())
     (copy / "model.json").write_text(json.dumps(meta))
     row = {"text": "Putin said so.", "context": "(start of article)", "target": "t"}
-    assert load(saved).encode([row])[0]["input_ids"] != load(copy).encode([row])[0]["input_ids"]
+    assert load(saved).pack([row])[0][0]["ids"] != load(copy).pack([row])[0][0]["ids"]
 
 
 def test_cached_frozen_states_give_the_same_logits_as_the_full_encoder(trained):
     model, rows, cfg, _ = trained
     net = model.net.eval()
-    batch = dict(model.encode(rows[:4], padding=True, return_tensors="pt")[0])
+    packs = model.pack(rows)[0]
+    batch = {k: torch.from_numpy(v) for k, v in arrays(packs, model.tokenizer.pad_token_id, model.input_format).items()}
+    assert batch["pool"].shape[:2] == (len(packs), 5)  # two articles of five sentences, one pack each
     full = net(**batch)
     states = net.frozen_states(batch, cfg["freeze_layers"])
-    cached = net(hidden_states=states, attention_mask=batch["attention_mask"], start_layer=cfg["freeze_layers"])
+    cached = net(hidden_states=states, attention_mask=batch["attention_mask"], start_layer=cfg["freeze_layers"],
+                 pool=batch["pool"])
     for task in full:
+        assert full[task].shape == (len(packs), 5, len(model.labels[task]))
         assert torch.allclose(full[task], cached[task], atol=1e-4)
 
 
 def test_feature_cache_is_shared_between_fits(trained):
     model, rows, cfg, _ = trained
     cache: dict = {}
-    first = features(rows, model, cfg["freeze_layers"], cache)
-    assert len(cache) == len(rows) and "hidden_states" in first[0]
-    assert features(rows, model, cfg["freeze_layers"], cache)[0] is first[0]
+    first, members = features(rows, model, cfg["freeze_layers"], cache)
+    assert len(cache) == len(first) == 2 and "hidden_states" in first[0]  # one pack an article
+    assert members == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert features(rows, model, cfg["freeze_layers"], cache)[0][0] is first[0]
+
+
+def test_a_pair_model_trains_and_predicts_one_sentence_an_input():
+    """packed: false keeps the pair input (one sentence; target [SEP] context an input)."""
+    cfg = dict(params("transformer"), batch_size=4, packed=False, max_length=128)
+    model = tiny_transformer(cfg)
+    assert not model.packed and model.input_format["format"] == "pair"
+    rows = make_rows(1)
+    probs = model.predict_proba(rows)
+    assert probs["speaker"].shape == (5, len(model.labels["speaker"])) and "last_start" not in probs
+    assert len(predict_rows(model, rows)) == 5
 
 
 def test_fine_tuning_from_a_start_ends_at_the_interpolated_weights(trained):
@@ -177,3 +195,14 @@ def test_corrupt_model_folder_is_a_clear_error(tmp_path):
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(UserError, match="model.json: not valid JSON.*dvc repro"):
         load(tmp_path)
+
+
+def test_packs_can_also_read_the_sentence_before_pooled(tmp_path):
+    """transformer.pack_pool: own+context gives each head the sentence's mean and its predecessor's."""
+    cfg = dict(params("transformer"), batch_size=4, pack_pool="own+context")
+    model = tiny_transformer(cfg)
+    assert model.net.heads["speaker"].in_features == 2 * model.net.encoder.config.hidden_size
+    save(model, tmp_path / "m", cfg)
+    rows = make_rows(1)
+    again = load(tmp_path / "m")
+    assert predict_rows(again, rows) == predict_rows(model, rows)

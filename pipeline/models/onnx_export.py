@@ -13,9 +13,14 @@ from pathlib import Path
 import torch
 
 from pipeline.core.config import TASKS
+from pipeline.models.packing import arrays
 
 log = logging.getLogger(__name__)
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids", "pool")
+# Two short articles (the second of two sentences): a traced example with every input a pack has.
+EXAMPLE = [{"article_id": "a", "text": "Kyiv denied it.", "context": "Before.", "target": "A claim."},
+           {"article_id": "a", "text": "Moscow said so.", "context": "Kyiv denied it.", "target": "A claim."},
+           {"article_id": "b", "text": "Nobody knows.", "context": "Earlier.", "target": "Another claim."}]
 OPSET = 17
 
 
@@ -26,22 +31,34 @@ class Probabilities(torch.nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        logits = self.net(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+    def forward(self, input_ids, attention_mask, token_type_ids=None, pool=None):
+        logits = self.net(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, pool=pool)
         return tuple(torch.softmax(logits[task].float(), -1) for task in TASKS)
 
 
-def export(net: torch.nn.Module, tokenizer, path: Path) -> None:
-    """Trace `net` (on the CPU, in eval mode) on a two-row example with dynamic batch and length."""
-    example = tokenizer(["Kyiv denied it.", "Moscow said so."], ["A claim. [SEP] Before.", "A claim."],
-                        padding=True, return_tensors="pt")
+def example_inputs(model) -> dict[str, torch.Tensor]:
+    """The model's own inputs for EXAMPLE: packs with their `pool`, or pairs."""
+    if model.packed:
+        packs, _ = model.pack(EXAMPLE)
+        return {k: torch.from_numpy(v) for k, v in arrays(packs, model.tokenizer.pad_token_id, model.input_format).items()}
+    return dict(model.encode(EXAMPLE, padding=True, return_tensors="pt")[0])
+
+
+def export(model, path: Path) -> None:
+    """Trace the model's network (on the CPU, in eval mode) on EXAMPLE with dynamic batch and length
+    (and, for packs, sentences a pack)."""
+    example, net = example_inputs(model), model.net
     device, training = next(net.parameters()).device, net.training
     module = Probabilities(net.cpu().eval())
     names = [name for name in INPUTS if name in example]  # MPNet-style encoders have no token types
     axes = {name: {0: "batch", 1: "tokens"} for name in names} | {task: {0: "batch"} for task in TASKS}
+    if "pool" in example:
+        axes["pool"] = {0: "batch", 1: "sentences", 3: "tokens"}
+        axes["attention_mask"] = {0: "batch", 2: "tokens", 3: "keys"}
+        axes |= {task: {0: "batch", 1: "sentences"} for task in TASKS}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on shape-dependent Python branches
-        torch.onnx.export(module, tuple(example[name] for name in names), str(path), input_names=names,
+        torch.onnx.export(module, (), str(path), kwargs={name: example[name] for name in names}, input_names=names,
                           output_names=list(TASKS), dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     net.to(device).train(training)
     log.info("exported the tagger to %s (%.1f MB)", path, Path(path).stat().st_size / 2**20)

@@ -25,6 +25,7 @@ from pipeline.core.config import TASKS
 from pipeline.models.files import corrupt, first_line, read_sides, read_transformer_meta, sha256
 from pipeline.models.inputs import fit_sentences, pair_inputs
 from pipeline.models.onnx_export import export
+from pipeline.models.packing import pack_rows, pooled, predict_packed
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,13 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class MultiTaskNet(nn.Module):
-    def __init__(self, encoder: nn.Module, labels: dict[str, list[str]], dropout: float = 0.0):
+    def __init__(self, encoder: nn.Module, labels: dict[str, list[str]], dropout: float = 0.0, vectors: int = 1):
+        """`vectors`: pooled vectors each head reads (packs with `pool: own+context`: 2)."""
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         hidden = encoder.config.hidden_size
-        self.heads = nn.ModuleDict({task: nn.Linear(hidden, len(labels[task])) for task in TASKS})
+        self.heads = nn.ModuleDict({task: nn.Linear(hidden * vectors, len(labels[task])) for task in TASKS})
 
     def layers(self):
         """The encoder's layer list for BERT encoders (run_layers calls them as BERT's encoder does),
@@ -51,19 +53,27 @@ class MultiTaskNet(nn.Module):
             return None
         return getattr(getattr(self.encoder, "encoder", None), "layer", None)
 
-    def pooled_logits(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        pooled = self.dropout(mean_pool(hidden, attention_mask))
+    def pooled_logits(self, hidden: torch.Tensor, attention_mask: torch.Tensor,
+                      pool: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Logits per input (mean of its tokens), or with `pool` (packs, pipeline/models/packing.py:
+        pack x sentence x vector x token) per packed sentence: pack x sentence x label."""
+        if pool is None:
+            pooled = mean_pool(hidden, attention_mask)
+        else:
+            pooled = torch.einsum("bsvt,bth->bsvh", pool.to(hidden.dtype), hidden).flatten(2)
+        pooled = self.dropout(pooled)
         return {task: head(pooled) for task, head in self.heads.items()}
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None,
-                hidden_states=None, start_layer: int = 0) -> dict[str, torch.Tensor]:
+                hidden_states=None, start_layer: int = 0, pool=None) -> dict[str, torch.Tensor]:
         """Logits per task, from token ids, or from cached states after `start_layer` frozen layers."""
         if hidden_states is None:
             kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
             if token_type_ids is not None:
                 kwargs["token_type_ids"] = token_type_ids
-            return self.pooled_logits(self.encoder(**kwargs).last_hidden_state, attention_mask)
-        return self.pooled_logits(self.run_layers(hidden_states, attention_mask, start_layer, None), attention_mask)
+            return self.pooled_logits(self.encoder(**kwargs).last_hidden_state, attention_mask, pool)
+        hidden = self.run_layers(hidden_states, attention_mask, start_layer, None)
+        return self.pooled_logits(hidden, attention_mask, pool)
 
     def run_layers(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, first: int, last: int | None):
         """Run encoder layers first..last-1 (BERT-style) on hidden states, as the encoder itself does."""
@@ -94,6 +104,8 @@ class TransformerModel:
         self.device, self.actors, self.context_sentences = device, actors, context_sentences
         self.sides = sides  # stance decoding by speaker side (pipeline/models/structure.py), or None
         self.special_tokens = tokenizer.num_special_tokens_to_add(pair=True)
+        self.packed = input_format.get("format") == "packed"  # else one sentence-target-context pair an input
+        self.input_names = [*tokenizer.model_input_names, "pool"]  # MPNet-style encoders have no token types
 
     def pieces(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         """Token offsets of each text, without special tokens (for fit_sentences)."""
@@ -106,20 +118,35 @@ class TransformerModel:
         return self.tokenizer(first, second, truncation=self.input_format["truncation"],
                               max_length=self.input_format["max_length"], **kwargs), cut
 
+    def pack(self, rows: list[dict]) -> tuple[list[dict], list[bool]]:
+        """The rows in packs (pipeline/models/packing.py), and whether each sentence was cut."""
+        tok = self.tokenizer
+        return pack_rows(rows, lambda texts: tok(texts, add_special_tokens=False)["input_ids"], tok.cls_token_id,
+                         tok.sep_token_id, self.input_format["max_length"], self.actors)
+
     @torch.inference_mode()
-    def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
-        """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length."""
+    def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Probabilities per task of one batch of model inputs."""
         self.net.eval()
-        encoded, cut = self.encode(rows, padding=True, return_tensors="pt")
-        logits = self.net(**{k: v.to(self.device) for k, v in encoded.items()})
-        out = {task: torch.softmax(logits[task].float(), -1).cpu().numpy() for task in TASKS}
-        return out | {"truncated": np.array(cut, dtype=bool)}
+        logits = self.net(**{k: torch.as_tensor(v).to(self.device) for k, v in arrays.items() if k in self.input_names})
+        return {task: torch.softmax(logits[task].float(), -1).cpu().numpy() for task in TASKS}
+
+    def predict_proba(self, rows: list[dict], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length.
+        A packed model packs and batches the rows itself (about `batch_size` sentences a pass)."""
+        if self.packed:
+            return predict_packed(*self.pack(rows), self.labels, batch_size, self.tokenizer.pad_token_id,
+                                  self.input_format, self.run)
+        encoded, cut = self.encode(rows, padding=True, return_tensors="np")
+        return self.run(dict(encoded)) | {"truncated": np.array(cut, dtype=bool)}
 
 
-def input_format(max_length: int, tokenizer) -> dict:
-    """How a row becomes model input (see TransformerModel.encode); saved beside the weights."""
-    return {"max_length": max_length, "truncation": "only_second", "sep": tokenizer.sep_token or "|",
-            "pad": tokenizer.pad_token}
+def input_format(max_length: int, tokenizer, packed: bool, attention: str = "block", pool: str = "own") -> dict:
+    """How rows become model input (packs, with block or full attention and the vectors pooled, or
+    one pair a row: TransformerModel.pack and encode); saved beside the weights."""
+    return {"format": "packed" if packed else "pair", "attention": attention, "pool": pool, "max_length": max_length,
+            "truncation": "only_second", "sep": tokenizer.sep_token or "|", "pad": tokenizer.pad_token,
+            "cls": tokenizer.cls_token}
 
 
 def save(model: TransformerModel, folder: Path, params: dict) -> None:
@@ -130,7 +157,7 @@ def save(model: TransformerModel, folder: Path, params: dict) -> None:
     model.net.encoder.save_pretrained(folder)
     heads = {k: v.detach().cpu().contiguous() for k, v in model.net.heads.state_dict().items()}
     save_file(heads, folder / "heads.safetensors")
-    export(model.net, model.tokenizer, folder / "model.onnx")
+    export(model, folder / "model.onnx")
     written = [Path(p).name for p in model.tokenizer.save_pretrained(folder)] + ["config.json", "heads.safetensors"]
     meta = {"model": "transformer", "labels": model.labels, "input_format": model.input_format,
             "actors": model.actors, "context_sentences": model.context_sentences, "sides": model.sides,
@@ -151,7 +178,7 @@ def load(folder: Path, device: str | None = None) -> TransformerModel:
     wrong = [name for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") for name in info.get(kind, [])]
     if wrong:
         raise corrupt(folder / "model.safetensors", f"weights do not match config.json (first: {wrong[0]})")
-    net = MultiTaskNet(encoder, meta["labels"])
+    net = MultiTaskNet(encoder, meta["labels"], vectors=pooled(meta["input_format"]))
     try:
         net.heads.load_state_dict(load_file(folder / "heads.safetensors"))
     except (OSError, RuntimeError, SafetensorError) as err:

@@ -18,6 +18,7 @@ from tokenizers import Tokenizer
 from pipeline.core.config import TASKS
 from pipeline.models.files import corrupt, first_line, read_sides, read_transformer_meta
 from pipeline.models.inputs import fit_sentences, pair_inputs
+from pipeline.models.packing import pack_rows, predict_packed
 
 
 class OnnxTagger:
@@ -39,6 +40,8 @@ class OnnxTagger:
         self.pairs.enable_padding(pad_id=self.pairs.token_to_id(pad), pad_token=pad)
         self.inputs = [i.name for i in session.get_inputs()]
         self.special_tokens = tokenizer.post_processor.num_special_tokens_to_add(True)
+        self.packed = self.input_format.get("format") == "packed"
+        self.pad_id = self.pairs.token_to_id(pad)
 
     def pieces(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         return [e.offsets for e in self.plain.encode_batch(texts, add_special_tokens=False)]
@@ -52,11 +55,22 @@ class OnnxTagger:
                   "token_type_ids": [e.type_ids for e in encoded]}
         return {name: np.asarray(arrays[name], dtype=np.int64) for name in self.inputs}, cut
 
-    def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
-        """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length."""
+    def pack(self, rows: list[dict]) -> tuple[list[dict], list[bool]]:
+        """The rows in packs, as pipeline/models/transformer.py packs them."""
+        fmt, ids = self.input_format, self.plain.token_to_id
+        return pack_rows(rows, lambda texts: [e.ids for e in self.plain.encode_batch(texts, add_special_tokens=False)],
+                         ids(fmt["cls"]), ids(fmt["sep"]), fmt["max_length"], self.actors)
+
+    def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(TASKS, self.session.run(list(TASKS), {name: arrays[name] for name in self.inputs})))
+
+    def predict_proba(self, rows: list[dict], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length.
+        A packed model packs and batches the rows itself (about `batch_size` sentences a pass)."""
+        if self.packed:
+            return predict_packed(*self.pack(rows), self.labels, batch_size, self.pad_id, self.input_format, self.run)
         feeds, cut = self.encode(rows)
-        out = dict(zip(TASKS, self.session.run(list(TASKS), feeds)))
-        return out | {"truncated": np.array(cut, dtype=bool)}
+        return self.run(feeds) | {"truncated": np.array(cut, dtype=bool)}
 
 
 def session(path: Path) -> ort.InferenceSession:

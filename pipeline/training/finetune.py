@@ -14,6 +14,7 @@ from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warm
 from pipeline.core.config import TASKS
 from pipeline.data.schema import TRAIN_ONLY
 from pipeline.models.encoders import model_source
+from pipeline.models.packing import pooled
 from pipeline.models.transformer import MultiTaskNet, TransformerModel, input_format
 from pipeline.training import distributed as dist
 from pipeline.training.batching import batches, collate, features
@@ -57,12 +58,13 @@ def new_model(cfg: dict, labels: dict, device: str, model_info: dict, start: dic
     `model_info` carries what the saved model keeps for prediction: sides, actors, context_sentences."""
     source = model_source(cfg["model"])
     tokenizer = AutoTokenizer.from_pretrained(source)
+    fmt = input_format(cfg["max_length"], tokenizer, cfg["packed"], cfg["pack_attention"], cfg["pack_pool"])
     net = MultiTaskNet(keep_layers(AutoModel.from_pretrained(source), cfg["num_layers"]), labels,
-                       cfg["dropout"]).to(device)
+                       cfg["dropout"], pooled(fmt)).to(device)
     if start is not None:
         net.load_state_dict(start)
     freeze(net, cfg["freeze_layers"])
-    return TransformerModel(net, tokenizer, labels, input_format(cfg["max_length"], tokenizer), device, **model_info)
+    return TransformerModel(net, tokenizer, labels, fmt, device, **model_info)
 
 
 def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, device: str, model_info: dict,
@@ -74,9 +76,10 @@ def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, d
     torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
     model = new_model(cfg, labels, device, model_info, start)
     net = model.net
-    feats = features(train, model, cfg["freeze_layers"], cache)
+    feats, members = features(train, model, cfg["freeze_layers"], cache)
     start_layer = cfg["freeze_layers"] if "hidden_states" in feats[0] else 0
-    targets = {t: torch.tensor([labels[t].index(r[t]) for r in train]) for t in TASKS}
+    items = [dict(f, **{f"y_{t}": torch.tensor([labels[t].index(train[i][t]) for i in rows]) for t in TASKS})
+             for f, rows in zip(feats, members)]
     weights = {t: class_weights(train, labels[t], t).to(device) for t in TASKS}
     trainable = dist.wrap(net, device)
     head = [p for n, p in net.named_parameters() if n.startswith("heads.")]
@@ -84,18 +87,22 @@ def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, d
     optimizer = torch.optim.AdamW([{"params": body, "lr": cfg["learning_rate"]},
                                    {"params": head, "lr": cfg["head_learning_rate"]}], weight_decay=cfg["weight_decay"])
     lengths = [len(f["attention_mask"]) for f in feats]
-    steps = epochs * len(batches(lengths, cfg["batch_size"], seed))
+    # batch_size counts sentences: a batch holds about that many, in packs or one a pair.
+    size = max(1, round(cfg["batch_size"] * len(items) / len(train)))
+    steps = epochs * len(batches(lengths, size, seed))
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg["warmup_ratio"] * steps), steps)
     for epoch in range(epochs):
         net.train()
         started, total, count = time.time(), 0.0, 0
-        for idx in tqdm(batches(lengths, cfg["batch_size"], seed * 1000 + epoch), desc=f"{tag} epoch {epoch + 1}",
+        for idx in tqdm(batches(lengths, size, seed * 1000 + epoch), desc=f"{tag} epoch {epoch + 1}",
                         unit="batch", leave=False, disable=not dist.is_main()):
-            batch = {k: v.to(device) for k, v in collate([feats[i] for i in idx]).items()}
+            batch = {k: v.to(device) for k, v in collate([items[i] for i in idx]).items()}
+            targets = {t: batch.pop(f"y_{t}").reshape(-1) for t in TASKS}
             with dist.autocast(device, cfg["precision"]):
                 logits = trainable(**batch, start_layer=start_layer)
-                loss = sum(torch.nn.functional.cross_entropy(logits[t].float(), targets[t][idx].to(device),
-                                                             weight=weights[t]) for t in TASKS)
+                loss = sum(torch.nn.functional.cross_entropy(
+                    logits[t].float().reshape(len(targets[t]), -1), targets[t], weight=weights[t], ignore_index=-100)
+                    for t in TASKS)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(body + head, 1.0)
             optimizer.step()

@@ -38,11 +38,7 @@ def render(rows: list[dict], oof: list[dict], cfg: dict, training: dict) -> str:
         "and **role**, with one shared encoder and one classification head per task.", "",
         "## Use", "",
         "```", "stance-predict --model transformer ARTICLE.txt --target \"The contested claim.\"", "```", "",
-        "## Input format", "",
-        "A sentence pair: first segment the sentence; second segment the article's target, the separator",
-        f"token, then the previous sentence (or `(start of article)`). At {cfg['max_length']} tokens, truncation",
-        "cuts the second segment (context, then target); a sentence that alone leaves fewer than 16 tokens",
-        "for it loses its own tail, and the record says `truncated`. Mean pooling over tokens feeds the three heads.", "",
+        "## Input format", "", *input_text(cfg), "",
         "## Training data", "",
         f"{len(rows)} sentences from {len({r['article_id'] for r in rows})} articles: {len(real)} real "
         f"and {len(rows) - len(real)} synthetic (written by the team, training only).", "",
@@ -71,3 +67,17 @@ def render(rows: list[dict], oof: list[dict], cfg: dict, training: dict) -> str:
 
 def write(folder: Path, rows: list[dict], oof: list[dict], cfg: dict, training: dict) -> None:
     (folder / "README.md").write_text(render(rows, oof, cfg, training), encoding="utf-8")
+
+
+def input_text(cfg: dict) -> list[str]:
+    """The model card's account of the input format (packs or pairs, pipeline/models/packing.py)."""
+    if cfg.get("packed"):
+        return ["Packs: consecutive sentences of one article share one input of at most "
+                f"{cfg['max_length']} tokens, `[CLS] target [SEP] context [SEP] sentence [SEP] next sentence [SEP] ...`.",
+                f"With {cfg['pack_attention']} attention (block: each sentence sees the target, the sentence before and",
+                "itself), the mean of each sentence's own tokens feeds the three heads. A sentence that does not fit a",
+                "fresh pack shortens the context, then the target (to 16 tokens), then its own tail (`truncated`)."]
+    return ["A sentence pair: first segment the sentence; second segment the article's target, the separator",
+            f"token, then the previous sentence (or `(start of article)`). At {cfg['max_length']} tokens, truncation",
+            "cuts the second segment (context, then target); a sentence that alone leaves fewer than 16 tokens",
+            "for it loses its own tail, and the record says `truncated`. Mean pooling over tokens feeds the three heads."]
