@@ -17,7 +17,7 @@ from pipeline.models.packing import arrays
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids", "pool")
-# Two short articles (the second of two sentences): a traced example with every input a pack has.
+# Two short articles (the first of two sentences): a traced example with every input a pack has.
 EXAMPLE = [{"article_id": "a", "text": "Kyiv denied it.", "context": "Before.", "target": "A claim."},
            {"article_id": "a", "text": "Moscow said so.", "context": "Kyiv denied it.", "target": "A claim."},
            {"article_id": "b", "text": "Nobody knows.", "context": "Earlier.", "target": "Another claim."}]
@@ -40,7 +40,8 @@ def example_inputs(model) -> dict[str, torch.Tensor]:
     """The model's own inputs for EXAMPLE: packs with their `pool`, or pairs."""
     if model.packed:
         packs, _ = model.pack(EXAMPLE)
-        return {k: torch.from_numpy(v) for k, v in arrays(packs, model.tokenizer.pad_token_id, model.input_format).items()}
+        feeds = arrays(packs, model.tokenizer.pad_token_id, model.input_format)
+        return {k: torch.from_numpy(v) for k, v in feeds.items() if k in model.input_names}  # MPNet: no token types
     return dict(model.encode(EXAMPLE, padding=True, return_tensors="pt")[0])
 
 
