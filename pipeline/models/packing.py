@@ -105,20 +105,27 @@ def pack_rows(rows: list[dict], ids: Callable[[list[str]], list[list[int]]], cls
     return packs, cut
 
 
+def unpadded(pack: dict, fmt: dict) -> dict[str, np.ndarray]:
+    """One pack's model inputs in input format `fmt`: ids, token types, `attention_mask` (query x
+    key, see `visible`) and `pool` (sentence x pooled vector x token, see `pool`)."""
+    return {"input_ids": np.asarray(pack["ids"], dtype=np.int64),
+            "token_type_ids": np.asarray(pack["types"], dtype=np.int64),
+            "attention_mask": visible(pack["groups"], fmt["attention"] == "block"),
+            "pool": pool(pack, pooled(fmt))}
+
+
 def arrays(packs: list[dict], pad: int, fmt: dict) -> dict[str, np.ndarray]:
-    """Padded model inputs of some packs in input format `fmt`: ids, token types, `attention_mask`
-    (pack x 1 x query x key, see `visible`; a padding token sees itself only, so no row of the
-    softmax is empty) and `pool` (pack x sentence x pooled vector x token, see `pool`)."""
+    """Padded model inputs of some packs (see `unpadded`): `attention_mask` is pack x 1 x query x
+    key, where a padding token sees itself only, so no row of the softmax is empty."""
     length, most = max(len(p["ids"]) for p in packs), max(len(p["spans"]) for p in packs)
     out = {"input_ids": np.full((len(packs), length), pad, dtype=np.int64),
            "attention_mask": np.broadcast_to(np.eye(length, dtype=bool), (len(packs), 1, length, length)).copy(),
            "token_type_ids": np.zeros((len(packs), length), dtype=np.int64),
            "pool": np.zeros((len(packs), most, pooled(fmt), length), dtype=np.float32)}
     for b, pack in enumerate(packs):
-        n = len(pack["ids"])
-        out["input_ids"][b, :n], out["token_type_ids"][b, :n] = pack["ids"], pack["types"]
-        out["attention_mask"][b, 0, :n, :n] = visible(pack["groups"], fmt["attention"] == "block")
-        out["pool"][b, :len(pack["spans"]), :, :n] = pool(pack, pooled(fmt))
+        one, n, k = unpadded(pack, fmt), len(pack["ids"]), len(pack["spans"])
+        out["input_ids"][b, :n], out["token_type_ids"][b, :n] = one["input_ids"], one["token_type_ids"]
+        out["attention_mask"][b, 0, :n, :n], out["pool"][b, :k, :, :n] = one["attention_mask"], one["pool"]
     return out
 
 

@@ -6,7 +6,7 @@ import random
 import torch
 from tqdm.auto import tqdm
 
-from pipeline.models.packing import pool, pooled, visible
+from pipeline.models.packing import unpadded
 from pipeline.models.transformer import TransformerModel
 from pipeline.training import distributed as dist
 
@@ -16,9 +16,7 @@ def inputs(rows: list[dict], model: TransformerModel) -> tuple[list[str], list[d
     `pool`) and the rows each input labels (one row a pair; a pack's sentences)."""
     if model.packed:
         packs, _ = model.pack(rows)
-        items = [{"input_ids": torch.tensor(pack["ids"]), "token_type_ids": torch.tensor(pack["types"]),
-                  "attention_mask": torch.from_numpy(visible(pack["groups"], model.input_format["attention"] == "block")),
-                  "pool": torch.from_numpy(pool(pack, pooled(model.input_format)))} for pack in packs]
+        items = [{k: torch.from_numpy(v) for k, v in unpadded(pack, model.input_format).items()} for pack in packs]
         return (["+".join(rows[i]["uid"] for i in pack["rows"]) for pack in packs],
                 [{k: v for k, v in item.items() if k in model.input_names} for item in items], [p["rows"] for p in packs])
     encoded = model.encode(rows)[0]
