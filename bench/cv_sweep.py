@@ -5,7 +5,8 @@
 Each config is a JSON object of transformer params overriding configs/params.yaml (for example
 '{"finetune_epochs": 3, "finetune_interpolation": 1.0}'); '{"synthetic": false}' trains every fold
 from the pretrained encoder on its real rows alone for `epochs`. The shared run on the synthetic
-rows is trained once and reused by every config. Every config is scored out of fold on the
+rows is trained once per config (with its teacher where `distill_weight` is set, as the stage
+does: pipeline/training/recipe.py). Every config is scored out of fold on the
 stage's folds (data/split) with the shared metric function, three ways: the model's own labels;
 stance direction from the speaker's side relative to the inferred claimant (pipeline/models/structure.py,
 `decode.sides` in configs/params.yaml); the same with each article's given claimant (`target_by`
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.training import finetune  # noqa: E402
+from pipeline.training.recipe import Recipe  # noqa: E402
 from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
 from pipeline.training.cv import join_folds, model_info, out_of_fold  # noqa: E402
 from pipeline.evaluation.scoring import align, score_rows  # noqa: E402
@@ -71,28 +72,14 @@ def main() -> None:
     rows, folds = load_rows(ROOT / "data/prepare/sentences.jsonl"), load_rows(ROOT / "data/split/folds.jsonl")
     labels, base = label_sets(), params("transformer")
     info = model_info(base["use_actors"])
-    shared = {}  # the shared run per architecture (configs that change only the fine-tuning share one)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for text in args.configs:
         change = json.loads(text)
         started = time.time()
-        arch = {k: change[k] for k in ("num_layers", "freeze_layers", "max_length", "model", "packed") if k in change}
-        if json.dumps(arch) not in shared:
-            cache = {}  # frozen-layer states depend on the architecture
-            shared[json.dumps(arch)] = cache, finetune.shared_phase(
-                rows, join_folds(rows, folds), dict(base, **arch), labels, "cpu", info, cache, TrainingLog(labels)
-            ) if change.get("synthetic", True) else (None, rows)
-        cache, (start, rows_cv) = shared[json.dumps(arch)]
-        if change.get("synthetic", True):
-            cfg = dict(base, epochs=base["finetune_epochs"], **{k: v for k, v in change.items() if k != "synthetic"})
-            cfg["epochs"] = cfg["finetune_epochs"]
-            train_rows, begin = rows_cv, start
-        else:
-            cfg = dict(base, **{k: v for k, v in change.items() if k != "synthetic"})
-            train_rows, begin = [r for r in rows if not r["synthetic"]], None
-        oof = out_of_fold(train_rows, folds, lambda train, fold, test: plain(finetune.fit(
-            train, labels, cfg, epochs=cfg["epochs"], seed=cfg["seed"] + fold, device="cpu", model_info=info,
-            cache=cache, start=begin, interpolation=cfg["finetune_interpolation"])))
+        cfg = dict(base, **{k: v for k, v in change.items() if k != "synthetic"})
+        used = rows if change.get("synthetic", True) else [r for r in rows if not r["synthetic"]]
+        recipe = Recipe(used, join_folds(used, folds), cfg, labels, "cpu", info, TrainingLog(labels))
+        oof = out_of_fold(recipe.real, folds, lambda train, fold, test: plain(recipe.model(train, cfg["seed"] + fold)))
         results[text] = {"seconds": round(time.time() - started), **scored(rows, oof)}
         print(text, json.dumps({k: {t: v[t]["macro_f1"] for t in TASKS} for k, v in results[text].items()
                                 if k != "seconds"}), f"{results[text]['seconds']} s", flush=True)

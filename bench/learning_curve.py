@@ -7,7 +7,7 @@ number of real training articles, and the real corpus with and without the synth
 Size 1 is the seed article alone (the project before the real corpus: seed + synthetic), 0 means
 every real article. Each transformer seed draws its own random article subsets (the seed article
 always in), trains the shared run on the synthetic rows once, then fine-tunes on each subset as the
-stage does (`finetune.fit_final`, configs/params.yaml). "real only" trains from the pretrained
+stage does (`recipe.Recipe`, configs/params.yaml, with its teacher where `distill_weight` is set). "real only" trains from the pretrained
 encoder on every real article and no synthetic row. The baseline (deterministic) is trained once per
 subset of the first seed. Scores use the shared metric function; the transformer's mean over seeds
 per size goes to --out (the curve `dvc plots show` draws, see dvc.yaml), and the mean and standard
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.models import baseline  # noqa: E402
-from pipeline.training import finetune  # noqa: E402
-from pipeline.training.cv import join_folds, model_info  # noqa: E402
+from pipeline.training.cv import model_info  # noqa: E402
+from pipeline.training.recipe import Recipe  # noqa: E402
 from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
 from pipeline.evaluation.labelled import evaluate_model, load_labelled, with_contexts  # noqa: E402
 from pipeline.core.jsonl import load_rows  # noqa: E402
@@ -60,19 +60,17 @@ def transformer_runs(rows: list[dict], sizes: list[int], seed: int, dev: list[di
     """Every size for one seed: one shared run on the synthetic rows, then one fine-tuning per subset."""
     labels, cfg, out = label_sets(), dict(params("transformer"), seed=seed), []
     real = [r for r in rows if not r["synthetic"]]
-    folds = [{"uid": r["uid"], "fold": TRAIN_ONLY if r["synthetic"] else 0} for r in rows]
-    cache: dict = {}  # frozen-layer states: the same for every run (those layers never train)
+    fold_of = {r["uid"]: TRAIN_ONLY if r["synthetic"] else 0 for r in rows}
     started = time.time()
     info = model_info(cfg["use_actors"])
-    start, _ = finetune.shared_phase(rows, join_folds(rows, folds), cfg, labels, "cpu", info, cache, TrainingLog(labels))
+    recipe = Recipe(rows, fold_of, cfg, labels, "cpu", info, TrainingLog(labels))
     for size in sizes:
         train = subset(real, size, seed)
-        model = finetune.fit(train, labels, cfg, epochs=cfg["finetune_epochs"], seed=seed, device="cpu", model_info=info,
-                             cache=cache, start=start, interpolation=cfg["finetune_interpolation"])
-        out.append(result("transformer", "synthetic + real", train, seed, evaluate_model(model, dev), started))
+        out.append(result("transformer", "synthetic + real", train, seed, evaluate_model(recipe.model(train, seed), dev),
+                          started))
         started = time.time()
-    if real_only:
-        model = finetune.fit(real, labels, cfg, epochs=cfg["epochs"], seed=seed, device="cpu", model_info=info, cache=cache)
+    if real_only:  # no train-only rows: trained from the pretrained encoder for `epochs`
+        model = Recipe(real, {r["uid"]: 0 for r in real}, cfg, labels, "cpu", info, TrainingLog(labels)).model(real, seed)
         out.append(result("transformer", "real only", real, seed, evaluate_model(model, dev), started))
     return out
 

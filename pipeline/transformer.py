@@ -12,7 +12,7 @@ from pipeline.models.transformer import save
 from pipeline.training import distributed as dist
 from pipeline.training import model_card
 from pipeline.training.cv import model_info, stage_parser
-from pipeline.training.finetune import train
+from pipeline.training.recipe import train
 from pipeline.training.training_log import TrainingLog
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ def check_params(cfg: dict) -> None:
         raise UserError("transformer: epochs and batch_size must be at least 1")
     if not 0.0 <= cfg["finetune_interpolation"] <= 1.0:
         raise UserError(f"transformer.finetune_interpolation must be between 0 and 1, got {cfg['finetune_interpolation']}")
+    if not 0.0 <= cfg["distill_weight"] <= 1.0:
+        raise UserError(f"transformer.distill_weight must be between 0 and 1, got {cfg['distill_weight']}")
 
 
 @cli

@@ -1,5 +1,6 @@
-"""Fine-tuning the transformer tagger: frozen lower layers, class-weighted losses, a shared run on
-the train-only (synthetic) rows, then per-model fine-tuning on real rows with WiSE-FT."""
+"""Fine-tuning the transformer tagger: frozen lower layers, class-weighted losses (with a teacher's
+probabilities where one is given), WiSE-FT interpolation. The recipe that combines the runs (shared
+run, fold and final models, teacher): pipeline/training/recipe.py."""
 from __future__ import annotations
 
 import logging
@@ -12,13 +13,11 @@ from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
 from pipeline.core.config import TASKS
-from pipeline.data.schema import TRAIN_ONLY
 from pipeline.models.encoders import model_source
 from pipeline.models.packing import pooled
 from pipeline.models.transformer import MultiTaskNet, TransformerModel, input_format
 from pipeline.training import distributed as dist
 from pipeline.training.batching import batches, collate, features
-from pipeline.training.cv import join_folds, out_of_fold
 from pipeline.training.training_log import TrainingLog
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,12 @@ def new_model(cfg: dict, labels: dict, device: str, model_info: dict, start: dic
 
 def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, device: str, model_info: dict,
         cache: dict, start: dict | None = None, interpolation: float = 1.0, history: TrainingLog | None = None,
-        tag: str = "fit", monitor: list[dict] = ()) -> TransformerModel:
+        tag: str = "fit", monitor: list[dict] = (), soft: dict[str, np.ndarray] | None = None) -> TransformerModel:
     """Fine-tune on `train` for `epochs`, from the pretrained encoder or from a `start` state dict,
     whose weights are then interpolated towards (`interpolation` 1: none). `monitor` rows are only
-    predicted after each epoch for the learning curve; `cache` holds frozen-layer states by uid."""
+    predicted after each epoch for the learning curve; `cache` holds frozen-layer states by uid.
+    `soft`: a teacher's probabilities per task for every row of `train`, learnt with weight
+    `cfg["distill_weight"]` beside the labels (see `loss`)."""
     torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
     model = new_model(cfg, labels, device, model_info, start)
     net = model.net
@@ -80,6 +81,9 @@ def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, d
     start_layer = cfg["freeze_layers"] if "hidden_states" in feats[0] else 0
     items = [dict(f, **{f"y_{t}": torch.tensor([labels[t].index(train[i][t]) for i in rows]) for t in TASKS})
              for f, rows in zip(feats, members)]
+    if soft is not None:
+        for item, rows in zip(items, members):
+            item.update({f"q_{t}": torch.from_numpy(np.asarray(soft[t][rows], dtype=np.float32)) for t in TASKS})
     weights = {t: class_weights(train, labels[t], t).to(device) for t in TASKS}
     trainable = dist.wrap(net, device)
     head = [p for n, p in net.named_parameters() if n.startswith("heads.")]
@@ -98,11 +102,12 @@ def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, d
                         unit="batch", leave=False, disable=not dist.is_main()):
             batch = {k: v.to(device) for k, v in collate([items[i] for i in idx]).items()}
             targets = {t: batch.pop(f"y_{t}").reshape(-1) for t in TASKS}
+            teacher = {t: batch.pop(f"q_{t}").flatten(0, -2) for t in TASKS} if soft is not None else None
             with dist.autocast(device, cfg["precision"]):
                 logits = trainable(**batch, start_layer=start_layer)
-                loss = sum(torch.nn.functional.cross_entropy(
-                    logits[t].float().reshape(len(targets[t]), -1), targets[t], weight=weights[t], ignore_index=-100)
-                    for t in TASKS)
+                loss = sum(task_loss(logits[t].float().reshape(len(targets[t]), -1), targets[t], weights[t],
+                                     None if teacher is None else teacher[t], cfg.get("distill_weight", 0.0))
+                           for t in TASKS)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(body + head, 1.0)
             optimizer.step()
@@ -116,6 +121,19 @@ def fit(train: list[dict], labels: dict, cfg: dict, *, epochs: int, seed: int, d
     return model
 
 
+def task_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, teacher: torch.Tensor | None,
+              distill: float) -> torch.Tensor:
+    """Class-weighted cross-entropy with the labels (-100: padding, ignored); with a teacher's
+    probabilities, (1 - distill) of it plus distill times the cross-entropy with the teacher's
+    probabilities (knowledge distillation, Hinton et al., 2015, at temperature 1)."""
+    hard = torch.nn.functional.cross_entropy(logits, target, weight=weight, ignore_index=-100)
+    if teacher is None or distill == 0:
+        return hard
+    real = target != -100
+    taught = -(teacher[real] * torch.log_softmax(logits[real], -1)).sum(-1).mean()
+    return (1 - distill) * hard + distill * taught
+
+
 def interpolate(net: torch.nn.Module, start: dict, alpha: float) -> None:
     """WiSE-FT (Wortsman et al., 2022): replace the fine-tuned weights by start + alpha * (fine-tuned - start).
     alpha 1 keeps the fine-tuned model, 0 the start (shared-run) model; in between keeps most of what
@@ -123,49 +141,3 @@ def interpolate(net: torch.nn.Module, start: dict, alpha: float) -> None:
     state = net.state_dict()
     net.load_state_dict({k: torch.lerp(start[k].to(v.device, v.dtype), v, alpha) if v.is_floating_point() else v
                          for k, v in state.items()})
-
-
-def shared_phase(rows: list[dict], fold_of: dict[str, int], cfg: dict, labels: dict, device: str, model_info: dict,
-                 cache: dict, history: TrainingLog) -> tuple[dict | None, list[dict]]:
-    """Train once on the train-only (synthetic, fold -1) rows, which every fold shares.
-
-    Each fold model and the final model then start from this state and fine-tune for
-    `finetune_epochs` on their own real rows only, ending at `finetune_interpolation` of the way
-    from the shared state to their fine-tuned weights (see `interpolate`). Held-out rows never reach
-    their fold's model, and the shared rows are trained on once instead of six times.
-    Returns (start state, or None without train-only rows; rows left for cross-validation).
-    """
-    shared = [r for r in rows if fold_of[r["uid"]] == TRAIN_ONLY]
-    if not shared:
-        return None, rows
-    log.info("train-only phase: %d shared rows, %d epochs", len(shared), cfg["epochs"])
-    base = fit(shared, labels, cfg, epochs=cfg["epochs"], seed=cfg["seed"], device=device, model_info=model_info,
-               cache=cache, history=history, tag="train-only")
-    return {k: v.detach().clone() for k, v in base.net.state_dict().items()}, [
-        r for r in rows if fold_of[r["uid"]] != TRAIN_ONLY]
-
-
-def train(rows: list[dict], folds: list[dict], cfg: dict, labels: dict, device: str, model_info: dict,
-          history: TrainingLog, cross_validate: bool = True) -> tuple[list[dict], TransformerModel]:
-    """The transformer stage's training: the shared run, one model per fold (their out-of-fold
-    predictions) and the final model on every real row. Without train-only rows every model trains
-    from the pretrained encoder for `epochs`. Returns (out-of-fold predictions, final model)."""
-    fold_of, cache = join_folds(rows, folds), {}
-    start, real = shared_phase(rows, fold_of, cfg, labels, device, model_info, cache, history)
-    epochs = cfg["finetune_epochs"] if start is not None else cfg["epochs"]
-
-    def fit_rows(train_rows: list[dict], seed: int, tag: str, monitor: list[dict] = ()) -> TransformerModel:
-        return fit(train_rows, labels, cfg, epochs=epochs, seed=seed, device=device, model_info=model_info,
-                   cache=cache, start=start, interpolation=cfg["finetune_interpolation"], history=history,
-                   tag=tag, monitor=monitor)
-
-    oof = out_of_fold(real, folds, lambda train_rows, fold, test: fit_rows(
-        train_rows, cfg["seed"] + fold, f"fold {fold}", test)) if cross_validate else []
-    return oof, fit_rows(real, cfg["seed"], "final")
-
-
-def fit_final(rows: list[dict], cfg: dict, labels: dict, device: str, model_info: dict) -> TransformerModel:
-    """The stage's final model alone, trained exactly as the stage trains it (the shared run on the
-    synthetic rows, then the real ones), without the cross-validation: for the benchmarks."""
-    folds = [{"uid": r["uid"], "fold": TRAIN_ONLY if r["synthetic"] else 0} for r in rows]
-    return train(rows, folds, cfg, labels, device, model_info, TrainingLog(labels), cross_validate=False)[1]
