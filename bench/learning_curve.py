@@ -7,8 +7,8 @@ number of real training articles, and the real corpus with and without the synth
 Size 1 is the seed article alone (the project before the real corpus: seed + synthetic), 0 means
 every real article. Each transformer seed draws its own random article subsets (the seed article
 always in), trains the shared run on the synthetic rows once, then fine-tunes on each subset as the
-stage does (`recipe.Recipe`, configs/params.yaml, with its teacher where `distill_weight` is set). "real only" trains from the pretrained
-encoder on every real article and no synthetic row. The baseline (deterministic) is trained once per
+stage does (`recipe.Recipe`, configs/params.yaml; with its teacher where `distill_weight` is set).
+"real only" trains from the pretrained encoder on every real article and no synthetic row. The baseline (deterministic) is trained once per
 subset of the first seed. Scores use the shared metric function; the transformer's mean over seeds
 per size goes to --out (the curve `dvc plots show` draws, see dvc.yaml), and the mean and standard
 deviation of every model and setting, and every run with its intervals, to `<out stem>_runs.json`. Needs `dvc repro`'s data/prepare output.
