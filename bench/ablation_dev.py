@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.models import baseline  # noqa: E402
+from pipeline.training.finetune import Trainer  # noqa: E402
 from pipeline.training.recipe import fit_final  # noqa: E402
-from pipeline.training.cv import model_info  # noqa: E402
+from pipeline.training.snapshot import model_info  # noqa: E402
+from pipeline.training.transformer_config import TransformerConfig  # noqa: E402
 from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
 from pipeline.evaluation.labelled import evaluate_model, load_labelled, with_contexts  # noqa: E402
 from pipeline.core.jsonl import load_rows  # noqa: E402
@@ -73,7 +75,7 @@ def train(name: str, rows: list[dict], spec: dict, seed: int):
         return baseline.fit(rows, dict(params("baseline"), use_actors=spec["actors"]), labels, model_info(spec["actors"]))
     cfg = dict(params("transformer"), use_actors=spec["actors"], seed=seed)
     cfg.update({k: spec[k] for k in TRANSFORMER_KEYS if k in spec})
-    return fit_final(rows, cfg, labels, "cpu", model_info(spec["actors"]))
+    return fit_final(rows, Trainer(TransformerConfig.from_params(cfg), labels, "cpu", model_info(spec["actors"])))
 
 
 def score_variant(variant: str, name: str, rows: list[dict], spec: dict, seeds: list[int], dev: list[dict]) -> dict:

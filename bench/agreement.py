@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.core.config import TASKS, label_sets  # noqa: E402
 from pipeline.core.jsonl import load_rows  # noqa: E402
-from pipeline.evaluation.metrics import macro_f1  # noqa: E402
+from pipeline.evaluation.f1 import macro_f1  # noqa: E402
 from pipeline.data.review import decision, majority  # noqa: E402
 
 CORPORA = {"synthetic": (ROOT / "data/review/synthetic_labels.jsonl", majority),

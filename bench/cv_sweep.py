@@ -8,7 +8,7 @@ from the pretrained encoder on its real rows alone for `epochs`. The shared run 
 rows is trained once per config (with its teacher where `distill_weight` is set, as the stage
 does: pipeline/training/recipe.py). Every config is scored out of fold on the
 stage's folds (data/split) with the shared metric function, three ways: the model's own labels;
-stance direction from the speaker's side relative to the inferred claimant (pipeline/models/structure.py,
+stance direction from the speaker's side relative to the inferred claimant (pipeline/models/side_decoding.py,
 `decode.sides` in configs/params.yaml); the same with each article's given claimant (`target_by`
 in seeds/<id>.meta.json: an upper bound, since users rarely give it). Needs `dvc repro`'s
 data/prepare and data/split outputs.
@@ -24,13 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.training.finetune import Trainer  # noqa: E402
 from pipeline.training.recipe import Recipe  # noqa: E402
 from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
-from pipeline.training.cv import join_folds, model_info, out_of_fold  # noqa: E402
+from pipeline.training.cv import join_folds, out_of_fold  # noqa: E402
+from pipeline.training.snapshot import model_info  # noqa: E402
 from pipeline.evaluation.scoring import align, score_rows  # noqa: E402
 from pipeline.core.jsonl import load_rows  # noqa: E402
-from pipeline.models.structure import apply_sides  # noqa: E402
-from pipeline.training.training_log import TrainingLog  # noqa: E402
+from pipeline.models.side_decoding import apply_sides  # noqa: E402
+from pipeline.training.transformer_config import TransformerConfig  # noqa: E402
 
 
 def claimants() -> dict[str, str]:
@@ -78,7 +80,8 @@ def main() -> None:
         started = time.time()
         cfg = dict(base, **{k: v for k, v in change.items() if k != "synthetic"})
         used = rows if change.get("synthetic", True) else [r for r in rows if not r["synthetic"]]
-        recipe = Recipe(used, join_folds(used, folds), cfg, labels, "cpu", info, TrainingLog(labels))
+        trainer = Trainer(TransformerConfig.from_params(cfg), labels, "cpu", info)
+        recipe = Recipe(used, join_folds(used, folds), trainer)
         oof = out_of_fold(recipe.real, folds, lambda train, fold, test: plain(recipe.model(train, cfg["seed"] + fold)))
         results[text] = {"seconds": round(time.time() - started), **scored(rows, oof)}
         print(text, json.dumps({k: {t: v[t]["macro_f1"] for t in TASKS} for k, v in results[text].items()

@@ -27,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.models import baseline  # noqa: E402
-from pipeline.training.cv import model_info  # noqa: E402
+from pipeline.training.snapshot import model_info  # noqa: E402
+from pipeline.training.finetune import Trainer  # noqa: E402
 from pipeline.training.recipe import Recipe  # noqa: E402
 from pipeline.core.config import TASKS, label_sets, params  # noqa: E402
 from pipeline.evaluation.labelled import evaluate_model, load_labelled, with_contexts  # noqa: E402
 from pipeline.core.jsonl import load_rows  # noqa: E402
 from pipeline.data.schema import TRAIN_ONLY  # noqa: E402
-from pipeline.training.training_log import TrainingLog  # noqa: E402
+from pipeline.training.transformer_config import TransformerConfig  # noqa: E402
 
 SEED_ARTICLE = "000_1ec38597c2fd01f3"
 
@@ -58,19 +59,19 @@ def result(model: str, setting: str, rows: list[dict], seed: int, metrics: dict,
 
 def transformer_runs(rows: list[dict], sizes: list[int], seed: int, dev: list[dict], real_only: bool) -> list[dict]:
     """Every size for one seed: one shared run on the synthetic rows, then one fine-tuning per subset."""
-    labels, cfg, out = label_sets(), dict(params("transformer"), seed=seed), []
+    labels, cfg, out = label_sets(), TransformerConfig.from_params(dict(params("transformer"), seed=seed)), []
     real = [r for r in rows if not r["synthetic"]]
     fold_of = {r["uid"]: TRAIN_ONLY if r["synthetic"] else 0 for r in rows}
     started = time.time()
-    info = model_info(cfg["use_actors"])
-    recipe = Recipe(rows, fold_of, cfg, labels, "cpu", info, TrainingLog(labels))
+    info = model_info(cfg.use_actors)
+    recipe = Recipe(rows, fold_of, Trainer(cfg, labels, "cpu", info))
     for size in sizes:
         train = subset(real, size, seed)
         out.append(result("transformer", "synthetic + real", train, seed, evaluate_model(recipe.model(train, seed), dev),
                           started))
         started = time.time()
     if real_only:  # no train-only rows: trained from the pretrained encoder for `epochs`
-        model = Recipe(real, {r["uid"]: 0 for r in real}, cfg, labels, "cpu", info, TrainingLog(labels)).model(real, seed)
+        model = Recipe(real, {r["uid"]: 0 for r in real}, Trainer(cfg, labels, "cpu", info)).model(real, seed)
         out.append(result("transformer", "real only", real, seed, evaluate_model(model, dev), started))
     return out
 

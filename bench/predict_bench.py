@@ -3,13 +3,12 @@ project's default path and the baseline.
 
     python bench/predict_bench.py [--sentences 2000] [--out bench/results/predict.json]
 
-(a) plain: the same weights loaded as `AutoModel` plus the three heads, pairs formatted as before
-    issue 15 (sentence; target [SEP] context; actor tags; max_length 128, only_second truncation),
-    batches of 64 in input order, fp32 PyTorch. The default model now reads packs
-    (pipeline/models/packing.py), so (a) measures what the same encoder costs on the earlier input;
-    its labels are not used (the pair model's quality is compared in bench/results/speed_variants.json).
+(a) plain: the same weights loaded as `AutoModel` plus the three heads, one pair a sentence
+    (sentence; target [SEP] context; actor tags; max_length 128, only_second truncation), batches
+    of 64 in input order, fp32 PyTorch: what the same encoder costs the usual transformers way.
+    Its labels are not used (the default model reads packs, pipeline/models/packing.py).
 (b) default: what `stance-predict` runs (`pipeline.load_model` with device auto: on a CPU the
-    ONNX Runtime graph; packs of consecutive sentences in length-sorted batches; `label_stream`).
+    ONNX Runtime graph; packs in length-sorted batches; `label_stream`).
 (c) baseline: the same path with the scikit-learn model.
 Each throughput is measured in a fresh process (which also reports its peak memory); the three are
 run in turn, twice, and the faster of each pair is kept, so both sides see the same machine load.
@@ -33,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "Kyiv rejected the claim as a fabrication, the foreign ministry said."
-TODAY_MAX_LENGTH = 128  # the input length before issue 15, which (a) keeps
+PAIR_MAX_LENGTH = 128  # the pair length (a) uses
 
 
 def sample(n: int) -> list[str]:
@@ -50,8 +49,8 @@ def plain(texts: list[str], folder: Path) -> float:
 
     from pipeline.core.config import TASKS, params
     from pipeline.inference import make_rows
-    from pipeline.models.files import read_transformer_meta
-    from pipeline.models.inputs import pair_inputs
+    from pipeline.models.checks import read_transformer_meta
+    from pipeline.models.pair_inputs import pair_inputs
 
     meta = read_transformer_meta(folder)
     tokenizer, encoder = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
@@ -64,7 +63,7 @@ def plain(texts: list[str], folder: Path) -> float:
     first, second = pair_inputs(rows, tokenizer.sep_token, meta["actors"])
     with torch.inference_mode():
         for i in range(0, len(rows), 64):
-            batch = tokenizer(first[i:i + 64], second[i:i + 64], truncation="only_second", max_length=TODAY_MAX_LENGTH,
+            batch = tokenizer(first[i:i + 64], second[i:i + 64], truncation="only_second", max_length=PAIR_MAX_LENGTH,
                               padding=True, return_tensors="pt")
             hidden = encoder(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).float()
@@ -76,7 +75,8 @@ def plain(texts: list[str], folder: Path) -> float:
 def default(texts: list[str], folder: Path, device: str) -> float:
     """(b) and (c): the command's path (load_model, label_stream). Returns sentences/s."""
     from pipeline.core.config import params
-    from pipeline.inference import batch_size_for, label_stream
+    from pipeline.api import batch_size_for
+    from pipeline.inference import label_stream
     from pipeline.models import load_model
 
     model = load_model(folder, device)

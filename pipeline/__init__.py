@@ -5,8 +5,7 @@
     records = pipeline.predict("Article text ...", target="The contested claim.")
 
 Layers, imports pointing one way: core <- data <- models <- inference <- evaluation <- training
-<- commands; the stage scripts (prepare, split, baseline, transformer, evaluate, unseen, report)
-are leaves that nothing imports.
+<- api <- commands; the stage scripts (pipeline/stages/) are leaves that nothing imports.
 """
 from __future__ import annotations
 
@@ -18,9 +17,9 @@ import os
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_var, "1")
 
-# The public API lives in pipeline.inference; it is imported on first use (PEP 562), so that a
+# The public API lives in pipeline.api; it is imported on first use (PEP 562), so that a
 # stage such as `prepare` does not load the inference layer (and its DVC dependencies).
-_API = {"load_model": "pipeline.models", "predict": "pipeline.inference"}
+_API = {"load_model": "pipeline.models", "predict": "pipeline.api"}
 
 
 def __getattr__(name: str):

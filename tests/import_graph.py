@@ -1,5 +1,9 @@
 """The package's import graph, read from the source (module-level imports only), for the tests of
-layering and of dvc.yaml's dependencies."""
+layering and of dvc.yaml's dependencies.
+
+`python -m tests.import_graph` rewrites every stage's `deps` in dvc.yaml from this graph (the
+source and config files first, then the stage's data deps as they were), so a moved or new module
+needs no hand-kept list; tests/test_package.py checks the result."""
 from __future__ import annotations
 
 import ast
@@ -7,13 +11,15 @@ from pathlib import Path
 
 PACKAGE = "pipeline"
 # Layers, lowest first: a module may import its own layer or lower ones only.
-LAYERS = ["core", "data", "models", "inference", "evaluation", "training", "commands", "stages"]
-STAGES = {"prepare", "split", "baseline", "transformer", "evaluate", "unseen", "report"}
+LAYERS = ["core", "data", "models", "inference", "evaluation", "training", "api", "commands", "stages"]
+# Shared by the stage scripts, but not a stage (nothing else imports a stage script).
+STAGE_HELPERS = {"pipeline.stages.common"}
 # Config files, and the functions whose call means a module reads them.
 CONFIG_READERS = {"configs/labels.yaml": {"label_sets"}, "configs/actors.yaml": {"load_actors"}}
-# Modules loaded by name at run time (pipeline/models/__init__.py's registry), per model type, on
-# the CPU (the `unseen` stage always scores there).
-REGISTRY = {"baseline": "pipeline.models.baseline", "transformer": "pipeline.models.transformer_onnx"}
+# Modules loaded by name at run time (pipeline/models/__init__.py's registry) on the CPU, by the
+# stages that load a saved model by its type (the `unseen` stage always scores there).
+REGISTRY = {"pipeline.models.baseline", "pipeline.models.transformer_onnx"}
+LOADING_STAGES = {"pipeline.stages.evaluate_unseen"}
 
 
 def module_path(root: Path, module: str) -> Path:
@@ -33,9 +39,11 @@ def layer(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1:
         return "package"
-    if parts[1] in STAGES and len(parts) == 2:
-        return "stages"
     return parts[1] if parts[1] in LAYERS else "inference"
+
+
+def is_stage_script(module: str) -> bool:
+    return module.startswith(f"{PACKAGE}.stages.") and module not in STAGE_HELPERS
 
 
 def parents(module: str) -> list[str]:
@@ -106,9 +114,47 @@ def config_files(root: Path, mods: set[str]) -> set[str]:
     return out
 
 
-def stage_deps(root: Path, g: dict[str, set[str]], module: str, model: str | None = None) -> set[str]:
-    """Every source and config file a stage running `module` reads (with the registry module of
-    `model` where the stage loads a saved model by its type)."""
-    start = {module} | ({REGISTRY[model]} if model and "pipeline.models" in closure(g, {module}) else set())
+def stage_deps(root: Path, g: dict[str, set[str]], module: str) -> set[str]:
+    """Every source and config file a stage running `module` reads (with the registry's modules where
+    the stage loads a saved model by its type: pipeline/models/__init__.py)."""
+    start = {module} | (REGISTRY if module in LOADING_STAGES else set())
     mods = closure(g, start)
     return {str(module_path(root, m).relative_to(root)) for m in mods} | config_files(root, mods)
+
+
+def rewrite_dvc_deps(root: Path) -> None:
+    """dvc.yaml with every stage's source and config deps regenerated (kept: comments elsewhere,
+    the order of the stages, each stage's other deps after the generated ones)."""
+    import yaml
+
+    path = root / "dvc.yaml"
+    text, g = path.read_text(encoding="utf-8"), graph(root)
+    stages = yaml.safe_load(text)["stages"]
+    lines, out, i = text.splitlines(), [], 0
+    current = None
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
+            current = stripped[:-1]
+        if stripped == "deps:" and current in stages:
+            indent = line[: len(line) - len(line.lstrip())] + "  "
+            out.append(line)
+            i += 1
+            kept = []
+            while i < len(lines) and lines[i].startswith(indent + "- "):
+                dep = lines[i].strip()[2:]
+                if not dep.startswith(("pipeline/", "configs/")):
+                    kept.append(dep)
+                i += 1
+            body = stages[current].get("do", stages[current])
+            module = body["cmd"].split("python -m ")[1].split()[0]
+            out += [f"{indent}- {d}" for d in sorted(stage_deps(root, g, module))] + [f"{indent}- {d}" for d in kept]
+            continue
+        out.append(line)
+        i += 1
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    rewrite_dvc_deps(Path(__file__).resolve().parents[1])

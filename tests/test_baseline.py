@@ -5,13 +5,15 @@ import pandas as pd
 import skops.io as sio
 
 import pipeline
+from pipeline.core import config
 from pipeline.core.config import label_sets, params
 from pipeline.inference import predict_rows
 from pipeline.models.baseline import ALLOWED_NODES, EXPECTED_UNTRUSTED, ActorTagger, load, save
-from pipeline.models.files import schema_nodes
-from pipeline.split import assign_folds
+from pipeline.models.checks import schema_nodes
+from pipeline.stages.split import assign_folds
 from pipeline.training.cv import out_of_fold
-from pipeline.training.skops_card import write as write_baseline
+from pipeline.training.snapshot import model_info
+from pipeline.evaluation.cards import card_text
 from tests.conftest import make_rows, tiny_baseline
 
 
@@ -24,12 +26,11 @@ def test_fit_predict_save_load_roundtrip(tmp_path):
     preds = predict_rows(model, rows)
     assert [p["speaker"] for p in preds] == [r["speaker"] for r in rows]
     save(model, tmp_path / "m", cfg)
-    write_baseline(tmp_path / "m", model.pipeline, cfg, {t: {"macro_f1": 0.5} for t in ("speaker", "stance", "role")})
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["README.md", "model.json", "model.skops"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.skops"]
     again = pipeline.load_model(tmp_path / "m")  # the type is read from the folder
     assert again.name == "baseline" and predict_rows(again, rows) == preds
     assert len(load(tmp_path / "m").pipeline.named_steps["classifier"].estimators_) == 3
-    card = (tmp_path / "m" / "README.md").read_text()
+    card = card_text(tmp_path / "m", rows, [], {t: {"macro_f1": 0.5} for t in ("speaker", "stance", "role")})
     assert "library_name: sklearn" in card and "stance macro-F1" in card
 
 
@@ -57,17 +58,34 @@ def test_actor_tagger_tags_listed_names_only():
     assert ActorTagger(None).transform(frame).equals(frame)
 
 
-def test_model_json_records_context_width_and_no_live_config(tmp_path):
-    save(tiny_baseline(), tmp_path, params("baseline"))
+def test_model_json_records_context_width_and_no_live_config(tmp_path, monkeypatch):
+    """The context width and stance decoding are the ones at training: editing the config between
+    training and saving (or loading) changes nothing the model keeps."""
+    model = tiny_baseline()
+    trained = model_info(True)
+    assert model.context_sentences == trained["context_sentences"] == 1 and model.sides == trained["sides"]
+    live = params()
+    edited = dict(live, prepare=dict(live["prepare"], context_sentences=3),
+                  decode=dict(live["decode"], by_side=not live["decode"]["by_side"]))
+    monkeypatch.setattr(config, "_params", lambda path: edited)
+    now = model_info(True)
+    assert now["context_sentences"] == 3 and now["sides"] != trained["sides"]  # the edit is live
+    save(model, tmp_path, params("baseline"))
     meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["context_sentences"] == 1 and meta["model"] == "baseline"
+    assert meta["model"] == "baseline" and meta["context_sentences"] == 1 and meta["sides"] == trained["sides"]
+    again = load(tmp_path)
+    assert again.context_sentences == 1 and again.sides == trained["sides"]
 
 
 def test_out_of_fold_predicts_every_real_row_once_with_fold_models():
     rows = make_rows(4)
     folds = assign_folds(rows, 4, 0, "speaker")
     seen = []
-    oof = out_of_fold(rows, folds, lambda train, fold, test: seen.append(len(train)) or tiny_baseline(rows=train))
+    oof = out_of_fold(rows, folds, lambda train, fold, test: seen.append((fold, train, test)) or tiny_baseline(rows=train))
     assert sorted(p["uid"] for p in oof) == sorted(r["uid"] for r in rows)
-    assert seen == [15, 15, 15, 15]
+    assert [len(train) for _, train, _ in seen] == [15, 15, 15, 15]
+    fold_of = {f["uid"]: f["fold"] for f in folds}
+    for fold, train, test in seen:  # a fold's model never sees its held-out rows, which are all of the fold's
+        assert {r["uid"] for r in test} == {u for u, f in fold_of.items() if f == fold}
+        assert not {r["uid"] for r in train} & {r["uid"] for r in test}
     assert set(oof[0]["scores"]) == {"speaker", "stance", "role"}

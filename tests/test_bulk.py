@@ -1,5 +1,6 @@
 """`stance-bulk` on a real local Ray (started once for the module, 2 CPUs): labels equal
-stance-predict's, a SIGKILLed run resumes with every article once, bad rows are listed."""
+stance-predict's, a SIGKILLed run resumes with every article once, bad rows are listed.
+The reliability probe's cases are in tests/test_bulk_probe.py."""
 import json
 import logging
 import os
@@ -14,7 +15,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from pipeline.commands.bulk import main as bulk_main  # noqa: E402
+from pipeline.api import predict  # noqa: E402
+from pipeline.commands.bulk.cli import main as bulk_main  # noqa: E402
+from pipeline.commands.bulk.folder import REJECTED  # noqa: E402
 from pipeline.core.config import TASKS  # noqa: E402
 from pipeline.data.segment import split_sentences  # noqa: E402
 from tests.conftest import TINY_TEXT, run_cli  # noqa: E402
@@ -79,22 +82,28 @@ def test_labels_equal_stance_predict(ray_address, use_root, tmp_path, capsys, mo
         expected = [json.loads(line) for line in out.splitlines()]
         assert len(got[row["article_id"]]) == len(expected) > 0
         for ours, theirs in zip(got[row["article_id"]], expected):
-            given = theirs.pop("scores")
-            scores = {f"{t}_{label}": p for t in TASKS for label, p in given[t].items()}
-            assert theirs.pop("source").endswith("article.txt")
-            assert ours == {"article_id": row["article_id"], **theirs, **scores}
+            assert theirs["source"].endswith("article.txt")
+            assert ours == flat(row["article_id"], theirs)
+
+
+def flat(article_id: str, record: dict) -> dict:
+    """A stance-predict record as an OUTPUT row (scores as columns, article_id for source)."""
+    scores = {f"{t}_{label}": p for t in TASKS for label, p in record["scores"][t].items()}
+    return {"article_id": article_id, **{k: v for k, v in record.items() if k not in ("scores", "source")}, **scores}
 
 
 def test_killed_run_resumes_with_every_article_once(ray_address, models_root, tmp_path, capsys):
-    rows = [{"article_id": f"k{i}", "text": article(i)} for i in range(600)]
+    """The baseline (fast), 600 articles of 100 a file: SIGKILL once the first file is there, rerun;
+    every article is in OUTPUT once, labelled exactly as stance-predict's API labels it."""
+    rows = [{"article_id": f"k{i}", "text": article(i)} | ({"target": OTHER} if i % 5 == 0 else {}) for i in range(600)]
     write_jsonl(tmp_path / "in.jsonl", rows)
-    out, folder = tmp_path / "out", models_root / "models" / "transformer"
+    out, folder = tmp_path / "out", models_root / "models" / "baseline"
     args = [str(tmp_path / "in.jsonl"), str(out), "--model-dir", str(folder), "--target", TARGET]
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.commands.bulk", *args, "--address", ray_address],
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.commands.bulk.cli", *args, "--address", ray_address],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while not list(out.glob("part-*.parquet")) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     first = output(out)  # every file readable, no article in two files
@@ -105,9 +114,9 @@ def test_killed_run_resumes_with_every_article_once(ray_address, models_root, tm
     final = output(out)
     assert sorted(final) == sorted(r["article_id"] for r in rows)
     for row in rows:
-        records = final[row["article_id"]]
-        assert [r["sentence_id"] for r in records] == list(range(len(split_sentences(row["text"]))))
-        assert [r["text"] for r in records] == split_sentences(row["text"])
+        expected = predict(row["text"], row.get("target") or TARGET, model_dir=folder)
+        assert [r["text"] for r in final[row["article_id"]]] == split_sentences(row["text"])
+        assert final[row["article_id"]] == [flat(row["article_id"], record) for record in expected]
     assert run_bulk(*args) == 0  # nothing left to do
     assert "0 articles, 0 sentences, 0 rejected rows" in capsys.readouterr().err
 
@@ -132,7 +141,7 @@ def test_bad_rows_are_listed_with_reasons_and_the_job_succeeds(ray_address, use_
     assert run_bulk(folder, tmp_path / "out", "--model", "baseline", "--target", TARGET) == 0
     assert "2 articles" in capsys.readouterr().err
     assert sorted(output(tmp_path / "out")) == ["good1", "good2"]
-    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    rejected = [json.loads(line) for line in (tmp_path / "out" / REJECTED).read_text().splitlines()]
     got = {(os.path.basename(r["file"]), r["row"]): r["reason"] for r in rejected}
     a, b = "a.jsonl", "b.parquet"
     assert got == {

@@ -10,8 +10,7 @@ import pytest
 from pipeline.core.config import TASKS
 from pipeline.inference import make_rows
 from pipeline.models import transformer, transformer_onnx
-from pipeline.core.config import params
-from tests.conftest import run_cli, tiny_transformer
+from tests.conftest import run_cli
 from tests.test_robustness import LONG
 
 TEXTS = ["Moscow accused Kyiv of attacking a dam on Monday.", "Ukrainian officials rejected the claim as a lie.",
@@ -25,11 +24,9 @@ def both(models_root):
 
 
 @pytest.fixture(scope="module")
-def pairs(tmp_path_factory):
-    """A tiny model with pair inputs (transformer.packed: false), saved and loaded both ways."""
-    cfg = dict(params("transformer"), batch_size=4, packed=False, max_length=128)
-    folder = tmp_path_factory.mktemp("pairs") / "transformer"
-    transformer.save(tiny_transformer(cfg), folder, cfg)
+def pairs(pair_model):
+    """The tiny model with pair inputs (transformer.packed: false), loaded both ways."""
+    folder = pair_model[1]
     return transformer.load(folder, "cpu"), transformer_onnx.load(folder)
 
 
@@ -37,9 +34,13 @@ def test_both_paths_build_the_same_packs(both):
     torch_model, onnx_model = both
     rows = make_rows(TEXTS + [f"{LONG} {LONG}"], "Ukraine attacked the dam.", 1)
     ours, theirs = onnx_model.pack(rows), torch_model.pack(rows)
-    # LONG (some 125 word-pieces) fills a 128-token pack alone, cut; so is twice LONG.
+    # LONG (some 125 word-pieces) fills a 128-position segment alone, cut; so is twice LONG. A pack holds
+    # sentences up to pack_length tokens, each once, in input order.
     assert ours == theirs and ours[1] == [False] * 4 + [True, False, True]
-    assert [pack["rows"] for pack in ours[0]] == [[0, 1, 2, 3], [4], [5], [6]]
+    assert sum((pack["rows"] for pack in ours[0]), []) == list(range(len(rows))) and len(ours[0]) > 1
+    fmt = onnx_model.input_format
+    assert all(len(pack["ids"]) <= fmt["pack_length"] or len(pack["rows"]) == 1 for pack in ours[0])
+    assert all(max(pack["positions"]) < fmt["max_length"] for pack in ours[0])
 
 
 def test_both_paths_build_the_same_pairs(pairs):
@@ -53,8 +54,8 @@ def test_both_paths_build_the_same_pairs(pairs):
 
 
 @pytest.mark.parametrize("fmt", ["packed", "pair"])
-def test_onnx_probabilities_equal_the_pytorch_model(both, pairs, fmt):
-    torch_model, onnx_model = both if fmt == "packed" else pairs
+def test_onnx_probabilities_equal_the_pytorch_model(request, fmt):
+    torch_model, onnx_model = request.getfixturevalue("both" if fmt == "packed" else "pairs")  # one model each
     assert torch_model.packed == onnx_model.packed == (fmt == "packed")
     rows = make_rows(TEXTS + [f"{LONG} {LONG}"], "Ukraine attacked the dam.", 1)
     ours, theirs = onnx_model.predict_proba(rows), torch_model.predict_proba(rows)
@@ -65,7 +66,7 @@ def test_onnx_probabilities_equal_the_pytorch_model(both, pairs, fmt):
 
 
 def test_one_sentence_imports_no_torch_sklearn_pandas_or_datasets(models_root):
-    script = ("import sys, pipeline.inference as p, pathlib; p.ROOT = pathlib.Path(%r)\n"
+    script = ("import sys, pipeline.api as p, pathlib; p.ROOT = pathlib.Path(%r)\n"
               "from pipeline.commands.predict import main\n"
               "try:\n    main(['--text', 'Kyiv denied it.', '--device', 'cpu'])\n"
               "except SystemExit as done:\n    assert not done.code, done.code\n"

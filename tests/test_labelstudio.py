@@ -5,11 +5,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.commands.labelstudio import main as labelstudio_main
+from pipeline.commands.labelstudio.cli import main as labelstudio_main
 from pipeline.core.config import TASKS, label_sets, params
 from pipeline.data.context import contexts
 from pipeline.data.segment import split_sentences
-from pipeline.prepare import prepare
+from pipeline.stages.prepare import prepare
 from tests.conftest import TINY_TEXT, run_cli, run_command
 
 TARGET = "Ukraine attacked the dam."

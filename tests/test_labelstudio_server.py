@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.core.config import ROOT, TASKS, label_sets
 from pipeline.data.segment import split_sentences
-from pipeline.prepare import prepare
+from pipeline.stages.prepare import prepare
 from tests.conftest import TINY_TEXT
 from tests.test_labelstudio import TARGET, ls_cli
 

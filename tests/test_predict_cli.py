@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from pipeline.core import config
-from pipeline import inference as predict_module
+from pipeline import api
 from pipeline.core.config import TASKS, label_sets, params
 from pipeline.core.errors import UserError
 from pipeline.data.context import contexts
-from pipeline.inference import label_stream, predict
+from pipeline.api import predict
+from pipeline.inference import label_stream
 from tests.conftest import run_cli
 
 
@@ -110,13 +111,13 @@ def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, args, stdin, mess
 
 
 def test_missing_and_corrupt_models_say_run_dvc_repro(capsys, monkeypatch, tmp_path, models_root):
-    monkeypatch.setattr(predict_module, "ROOT", tmp_path)
+    monkeypatch.setattr(api, "ROOT", tmp_path)
     code, _, err = run_cli(capsys, "--model", "transformer", "--text", "x")
     assert code == 2 and "run `dvc repro`" in err and "models/transformer" in err
     shutil.copytree(models_root / "models" / "baseline", tmp_path / "models" / "baseline")
     (tmp_path / "models" / "baseline" / "model.skops").write_bytes(b"not a zip")
     code, _, err = run_cli(capsys, "--model", "baseline", "--text", "x")
-    assert code == 2 and "model.skops: cannot be read" in err and "dvc repro" in err
+    assert code == 2 and "model.skops" in err and "SHA-256 mismatch" in err and "dvc repro" in err
 
 
 def test_no_input_on_a_terminal(capsys, monkeypatch):

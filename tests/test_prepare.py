@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from pipeline.core.errors import DataError
-from pipeline.prepare import prepare
+from pipeline.stages.prepare import prepare
 from tests.conftest import TINY_LABELS, TINY_TEXT, write_article
 
 
@@ -80,7 +80,7 @@ def test_command_prints_one_line_and_exits_2(tiny_article, tmp_path):
     articles, annotations = tiny_article
     _edit(annotations, 0, role="maybe")
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.prepare", "--articles", str(articles),
+        [sys.executable, "-m", "pipeline.stages.prepare", "--articles", str(articles),
          "--annotations", str(annotations.parent), "--out", str(tmp_path / "out")],
         capture_output=True, text=True,
     )

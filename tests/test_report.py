@@ -1,4 +1,4 @@
-from pipeline.report import overlap, render
+from pipeline.stages.report import overlap, render
 
 
 def _metrics(f1, lo, hi, articles=7):

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.core.errors import UserError
 from pipeline.data.schema import TRAIN_ONLY
-from pipeline.split import assign_folds
+from pipeline.stages.split import assign_folds
 from tests.conftest import make_rows
 
 

@@ -1,10 +1,11 @@
-"""Stance decoding by speaker side (pipeline/structure.py)."""
+"""Stance decoding by speaker side (pipeline/models/side_decoding.py)."""
 import numpy as np
 import pytest
 
 from pipeline.core.config import params
 from pipeline.inference import predict_rows
-from pipeline.models.structure import apply_sides, check_sides, claimant_of, configured_sides, infer_claimant
+from pipeline.models import side_decoding
+from pipeline.models.side_decoding import apply_sides, check_sides, claimant_of, configured_sides, infer_claimant
 
 SIDES = {"sides": params("decode")["sides"], "infer": True}
 
@@ -39,11 +40,28 @@ def test_each_article_has_its_own_claimant():
 
 
 def test_side_tables_are_checked():
-    assert check_sides(SIDES) == SIDES and configured_sides() in (None, dict(SIDES, infer=False), SIDES)
+    assert check_sides(SIDES) == SIDES
     with pytest.raises(ValueError, match="expected"):
         check_sides({"sides": {"russia": {"ukraine": "maybe"}}, "infer": True})
     with pytest.raises(ValueError, match="expected"):
         check_sides({"sides": {}, "infer": "yes"})
+
+
+@pytest.mark.parametrize("by_side, infer", [(True, False), (True, True), (False, False), (False, True)])
+def test_the_configured_decoding_follows_the_decode_params(monkeypatch, by_side, infer):
+    table = {"us": {"us": "support", "russia": "deny"}}  # not the live table: the result must come from the params
+    decode = {"by_side": by_side, "infer_claimant": infer, "sides": table}
+    monkeypatch.setattr(side_decoding, "params", lambda section: decode if section == "decode" else params(section))
+    assert configured_sides() == ({"sides": table, "infer": infer} if by_side else None)
+    decode["sides"] = {"us": {"narrator": "support"}}  # the narrator is no side
+    if by_side:
+        with pytest.raises(ValueError, match="expected"):
+            configured_sides()
+
+
+def test_the_live_decoding_is_the_params_files():
+    live = params("decode")
+    assert configured_sides() == ({"sides": live["sides"], "infer": live["infer_claimant"]} if live["by_side"] else None)
 
 
 def test_without_inference_only_articles_with_a_given_claimant_are_decoded():

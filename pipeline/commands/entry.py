@@ -2,7 +2,10 @@
 
 Each imports its command's module inside a guard, so a Ctrl-C while those imports run (torch,
 transformers, pandas: seconds) ends with one line and exit 130, like a Ctrl-C during the run.
-Only the standard library is imported here.
+Only the standard library is imported here. `python -m pipeline.commands.evaluate` (and
+`.labelstudio.cli`) hand over to these functions before their own heavy imports, so the guard
+covers that way of running them too. Not covered: a Ctrl-C in the interpreter's own start-up
+(the `site` module and the package's install hook, the first ~20 ms), before any project code runs.
 """
 from __future__ import annotations
 
@@ -28,8 +31,8 @@ def stance_evaluate() -> None:
 
 
 def stance_labelstudio() -> None:
-    _run("pipeline.commands.labelstudio", "main")
+    _run("pipeline.commands.labelstudio.cli", "main")
 
 
 def stance_bulk() -> None:
-    _run("pipeline.commands.bulk", "main")
+    _run("pipeline.commands.bulk.cli", "main")

@@ -1,6 +1,14 @@
 """`stance-evaluate`: score a saved model on a labelled JSONL file."""
 from __future__ import annotations
 
+# Run as `python -m ...`, this file hands over to its console entry point before the imports below
+# (scikit-learn and the model code: seconds), which imports it again as a module with Ctrl-C guarded:
+# an interrupt during those imports is then `error: interrupted`, exit 130, not a traceback.
+from pipeline.commands.entry import stance_evaluate  # standard library only
+
+if __name__ == "__main__":
+    raise SystemExit(stance_evaluate())
+
 import argparse
 from pathlib import Path
 
@@ -9,7 +17,7 @@ from pipeline.core.errors import cli
 from pipeline.core.textio import check_output_path
 from pipeline.evaluation.labelled import evaluate_labelled, load_labelled
 from pipeline.evaluation.scoring import write_metrics
-from pipeline.inference import MODELS, model_folder
+from pipeline.api import MODELS, model_folder
 from pipeline.models import load_model
 
 
@@ -41,6 +49,3 @@ def main(argv: list[str] | None = None) -> None:
         write_metrics(args.out, metrics)
     print_tables(metrics, args.model)
 
-
-if __name__ == "__main__":
-    main()

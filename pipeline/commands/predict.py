@@ -6,6 +6,14 @@ leaves stdout empty.
 """
 from __future__ import annotations
 
+# Run as `python -m ...`, this file hands over to its console entry point before the imports below
+# (seconds), which imports it again as a module with Ctrl-C guarded: an interrupt during those
+# imports is then `error: interrupted`, exit 130, not a traceback.
+from pipeline.commands.entry import stance_predict  # standard library only
+
+if __name__ == "__main__":
+    raise SystemExit(stance_predict())
+
 import argparse
 import csv
 import json
@@ -18,13 +26,14 @@ from pathlib import Path
 from tqdm import tqdm  # not tqdm.auto: it costs the one-sentence start-up ~0.1 s
 
 from pipeline.commands.html_view import render
-from pipeline.commands.sources import gather, read_lines, sentences
+from pipeline.commands.text_inputs import gather, read_lines, sentences
 from pipeline.core.config import TASKS, params
 from pipeline.core.errors import UserError, cli, drop_stdout
 from pipeline.data.schema import check_target
-from pipeline.inference import MODELS, batch_size_for, label_stream, model_folder, score_columns
+from pipeline.api import MODELS, batch_size_for, model_folder, score_columns
+from pipeline.inference import label_stream
 from pipeline.models import DEVICES, load_model
-from pipeline.models.structure import SIDES
+from pipeline.models.side_decoding import SIDES
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,10 +1,20 @@
-"""User-facing errors: one line on stderr and exit code 2, never a traceback."""
+"""User-facing errors: one line on stderr and exit code 2, never a traceback.
+
+Every message is printed through `one_line`, so text taken from the user's files (a task id, a
+file name, a value) cannot break the line or drive the terminal: control characters (newlines,
+ESC and the rest of C0 and C1), line and paragraph separators and bidirectional-text controls are
+shown as Python escapes (\\n, \\x1b, \\u202e).
+"""
 from __future__ import annotations
 
 import functools
 import logging
 import os
+import re
 import sys
+
+# C0 and C1 controls, DEL, U+2028/U+2029, and the bidirectional marks, embeddings, overrides and isolates.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class UserError(Exception):
@@ -27,8 +37,13 @@ def drop_stdout() -> None:
         pass
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that could break the line or drive the terminal escaped."""
+    return UNSAFE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def fail(message: str, code: int = 2):
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(code) from None
 
 

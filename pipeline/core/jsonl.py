@@ -22,6 +22,8 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise DataError(path, number, f"not valid JSON ({err.msg})") from None
+            except RecursionError:
+                raise DataError(path, number, "JSON nested too deeply to read; expected a flat JSON object") from None
             if not isinstance(obj, dict):
                 raise DataError(path, number, "expected a JSON object per line")
             yield number, obj

@@ -78,7 +78,10 @@ def check_alignment(rows: list[tuple[int, dict]], sentences: list[str], path: Pa
 
 def check_target(target, what: str = "the target") -> str:
     """The claim stance is measured against: non-empty text of at most prepare.max_target_chars."""
-    if not isinstance(target, str) or not target.strip():
+    if not isinstance(target, str):
+        raise UserError(f"{what} has a value of type {type(target).__name__}; expected text: the claim stance is "
+                        "measured against")
+    if not target.strip():
         raise UserError(f"{what} is empty; give the claim stance is measured against")
     limit = params("prepare")["max_target_chars"]
     if len(target) > limit:

@@ -47,16 +47,17 @@ def _last_end(pattern: re.Pattern, window: str) -> int:
 def pieces(paragraph: str, limit: int) -> list[str]:
     """Cut a paragraph into pieces of at most `limit` characters: after the last sentence end in
     each window, else at its last white space, else at the limit itself."""
-    out, start = [], 0
+    out, start, forced = [], 0, 0
     while len(paragraph) - start > limit:
         window = paragraph[start:start + limit]
         cut = _last_end(SENTENCE_END, window)
         if not cut:
-            cut = _last_end(WHITESPACE, window) or limit
-            log.warning("a sentence longer than %d characters was cut at that length "
-                        "(prepare.max_sentence_chars in configs/params.yaml)", limit)
+            cut, forced = _last_end(WHITESPACE, window) or limit, forced + 1
         out.append(window[:cut])
         start += cut
+    if forced:  # one line a paragraph, however long (a 1 MB line without sentence ends is 200 cuts)
+        log.warning("%d piece(s) of a paragraph without a sentence end within %d characters were cut at that "
+                    "length (prepare.max_sentence_chars in configs/params.yaml)", forced, limit)
     out.append(paragraph[start:])
     return out
 

@@ -1,25 +1,16 @@
-"""The one metric function every model is scored with."""
+"""The one metric function every model is scored with: macro-F1 (pipeline/evaluation/f1.py) with
+article-bootstrap intervals, accuracy, the majority-class reference and per-class figures."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from pipeline.core.config import TASKS
+from pipeline.evaluation.f1 import macro_f1
 
 # Fewer articles than this and the interval resamples sentences instead: a bootstrap over one to
 # four articles cannot say how another article would score.
 MIN_ARTICLES = 5
-
-
-def _present(y_true, y_pred, labels: list[str]) -> list[str]:
-    """Labels seen in gold or predictions, in config order: macro-F1 averages over these only,
-    so a class absent from the evaluated data does not count as a zero."""
-    seen = set(y_true) | set(y_pred)
-    return [label for label in labels if label in seen]
-
-
-def macro_f1(y_true, y_pred, labels: list[str]) -> float:
-    return float(f1_score(y_true, y_pred, labels=_present(y_true, y_pred, labels), average="macro", zero_division=0))
 
 
 def resamples(groups: list[str], n_boot: int, seed: int) -> list[np.ndarray]:

@@ -1,24 +1,53 @@
-"""Saved models: the interface every model offers, and `load_model(folder)`.
+"""Saved models: the interface every model offers (`Labeller`), and `load_model(folder)`.
 
 A model folder's `model.json` names its type; `load_model` imports that type's module for the
 device (the registry below: loading a baseline, or the transformer on the CPU through ONNX
-Runtime, never imports torch) and loads the folder once per process. Every model offers:
-
-- `labels`: {task: label list}, the column order of its probabilities;
-- `predict_proba(rows) -> {task: array (rows x labels), "truncated": bool array (optional)}`,
-  rows being {"text", "context", "target"} built by `pipeline.inference.make_rows`;
-- `context_sentences`: how many sentences before each one it was trained to see;
-- `sides`: the stance decoding it carries (pipeline/models/structure.py), or None;
-- `name`: its type, as in model.json.
+Runtime, never imports torch) and loads the folder once per process. Whatever it loads is a
+`Labeller`; tests/test_labeller.py checks the baseline, the PyTorch and the ONNX transformer
+against it alike.
 """
 from __future__ import annotations
 
 import importlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pipeline.core.errors import UserError
-from pipeline.models.files import read_model_type
+from pipeline.models.checks import read_model_type
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@runtime_checkable
+class Labeller(Protocol):
+    """What every model offers, trained or loaded; `pipeline.inference.label_rows` needs nothing else.
+
+    - `name`: its type, as in model.json ("baseline", "transformer");
+    - `labels`: {task: label list} for every task of `pipeline.core.config.TASKS`, the column order
+      of its probabilities;
+    - `context_sentences`: how many sentences before each one it was trained to see (its rows'
+      `context`, built by `pipeline.inference.make_rows`);
+    - `sides`: the stance decoding it carries (pipeline/models/side_decoding.py), or None;
+    - `predict_proba(rows)`: rows being {"text", "context", "target"}; returns {task: float array
+      (len(rows) x len(labels[task])), row i for rows[i], each row summing to 1} and optionally
+      "truncated": a bool array (len(rows)), whether each sentence was cut to fit the model's input.
+      A row's probabilities depend on that row alone (not on the others in the call, nor their order),
+      and the same rows give the same probabilities.
+
+    A model with `packed` true packs rows itself and also takes `batch_size` (sentences a pass);
+    `label_rows` hands it every row at once, so with no rows it must give arrays of 0 rows. Other
+    models are called in batches of at least one row.
+    """
+
+    name: str
+    labels: dict[str, list[str]]
+    context_sentences: int
+    sides: dict | None
+
+    def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]: ...
+
 
 # Model type (model.json "model") -> {device: the module with its load(folder)}.
 TYPES = {"baseline": {"cpu": "pipeline.models.baseline", "cuda": "pipeline.models.baseline"},

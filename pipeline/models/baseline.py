@@ -2,13 +2,12 @@
 character n-grams, a linear classifier per task), saved with skops and loaded as untrusted input."""
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -17,9 +16,11 @@ from sklearn.multioutput import MultiOutputClassifier
 from sklearn.pipeline import Pipeline
 
 from pipeline.core.config import TASKS
+from pipeline.core.errors import UserError
 from pipeline.data.actors import tag_actors
-from pipeline.models.files import corrupt, field, first_line, read_model_json, read_sides, schema_nodes
-from pipeline.models.inputs import FIELDS, check_fields
+from pipeline.models.checks import check_context, read_model_json, read_sides, schema_nodes
+from pipeline.models.manifest import check_files, check_seal, corrupt, first_line, write_model_json
+from pipeline.models.pair_inputs import FIELDS, check_fields
 
 TAGGER = "pipeline.models.baseline.ActorTagger"
 # Every node a saved baseline holds, as (skops loader, module, class) read from the file's schema:
@@ -91,7 +92,7 @@ class BaselineModel:
     def __init__(self, pipeline: Pipeline, labels: dict[str, list[str]], context_sentences: int,
                  sides: dict | None = None):
         self.pipeline, self.labels, self.context_sentences = pipeline, labels, context_sentences
-        self.sides = sides  # stance decoding by speaker side (pipeline/models/structure.py), or None
+        self.sides = sides  # stance decoding by speaker side (pipeline/models/side_decoding.py), or None
 
     def predict_proba(self, rows: list[dict]) -> dict[str, np.ndarray]:
         """Probabilities per task, columns in the order of `labels`."""
@@ -114,38 +115,47 @@ def fit(rows: list[dict], cfg: dict, labels: dict, info: dict) -> BaselineModel:
 
 
 def save(model: BaselineModel, folder: Path, cfg: dict) -> None:
-    """model.skops and model.json (labels, input fields, context width, decoding)."""
+    """model.skops and model.json (labels, input fields, context width, decoding, and the SHA-256 of
+    model.skops and of its own fields: pipeline/models/manifest.py)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sio.dump(model.pipeline, folder / "model.skops")
     meta = {"model": "baseline", "labels": model.labels, "tasks": list(TASKS), "params": cfg,
             "input_fields": list(FIELDS), "context_sentences": model.context_sentences, "sides": model.sides}
-    (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_model_json(folder, meta, ["model.skops"])
 
 
 def load_pipeline(path: Path) -> Pipeline:
-    """The Pipeline in a .skops file, refused unless every node is one the project writes."""
+    """The Pipeline in a .skops file, refused unless every node is one the project writes (read from
+    its schema before skops builds anything), and skops trusting no type but EXPECTED_UNTRUSTED."""
     try:
         refused = sorted(schema_nodes(path) - ALLOWED_NODES)
-        untrusted = set(sio.get_untrusted_types(file=path))
-        refused += sorted(("type", *name.rsplit(".", 1)) for name in untrusted - EXPECTED_UNTRUSTED)
         if refused:
             loader, module, name = refused[0]
             raise corrupt(path, f"refusing to load {module}.{name} ({loader}), which the project's baseline "
                                 "never contains; the file may have been tampered with")
-        return sio.load(path, trusted=sorted(untrusted))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+        return sio.load(path, trusted=sorted(EXPECTED_UNTRUSTED))
+    except UserError:
+        raise
+    except UntrustedTypesFoundException as err:
+        raise corrupt(path, f"refusing to load it ({first_line(err)}); the file may have been tampered with") from None
+    except Exception as err:  # zipfile, json and skops raise many types: RecursionError for deep nesting,
+        # NotImplementedError for an unknown compression method, ValueError, KeyError ...
         raise corrupt(path, f"cannot be read ({type(err).__name__}: {first_line(err)})") from None
 
 
 def load(folder: Path, device: str = "cpu") -> BaselineModel:
-    """The saved baseline, loaded as untrusted input (see ALLOWED_NODES); it runs on the CPU whatever `device`."""
+    """The saved baseline, checked before use (model.json's fields and seal, then model.skops's
+    SHA-256) and loaded as untrusted input (see ALLOWED_NODES); it runs on the CPU whatever `device`."""
     folder = Path(folder)
+    path = folder / "model.json"
     meta = read_model_json(folder, "baseline")
-    context = field(meta, folder / "model.json", "context_sentences", int)
+    context, sides = check_context(meta, path), read_sides(meta, path)
+    check_seal(meta, path)
+    check_files(folder, meta.get("files"), ("model.skops",))
     pipeline = load_pipeline(folder / "model.skops")
     check_classes(pipeline, meta["labels"], folder / "model.skops")
-    return BaselineModel(pipeline, meta["labels"], context, read_sides(meta, folder / "model.json"))
+    return BaselineModel(pipeline, meta["labels"], context, sides)
 
 
 def check_classes(pipeline, labels: dict, path: Path) -> None:

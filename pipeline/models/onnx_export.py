@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 
 from pipeline.core.config import TASKS
-from pipeline.models.packing import arrays
+from pipeline.models.packing import pad, unpadded
 
 log = logging.getLogger(__name__)
-INPUTS = ("input_ids", "attention_mask", "token_type_ids", "pool")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "pool")
 # Two short articles (the first of two sentences): a traced example with every input a pack has.
 EXAMPLE = [{"article_id": "a", "text": "Kyiv denied it.", "context": "Before.", "target": "A claim."},
            {"article_id": "a", "text": "Moscow said so.", "context": "Kyiv denied it.", "target": "A claim."},
@@ -31,8 +31,9 @@ class Probabilities(torch.nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None, pool=None):
-        logits = self.net(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, pool=pool)
+    def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None, pool=None):
+        logits = self.net(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                          position_ids=position_ids, pool=pool)
         return tuple(torch.softmax(logits[task].float(), -1) for task in TASKS)
 
 
@@ -40,7 +41,7 @@ def example_inputs(model) -> dict[str, torch.Tensor]:
     """The model's own inputs for EXAMPLE: packs with their `pool`, or pairs."""
     if model.packed:
         packs, _ = model.pack(EXAMPLE)
-        feeds = arrays(packs, model.tokenizer.pad_token_id, model.input_format)
+        feeds = pad([unpadded(pack) for pack in packs], model.tokenizer.pad_token_id)
         return {k: torch.from_numpy(v) for k, v in feeds.items() if k in model.input_names}  # MPNet: no token types
     return dict(model.encode(EXAMPLE, padding=True, return_tensors="pt")[0])
 

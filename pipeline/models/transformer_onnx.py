@@ -4,7 +4,7 @@ pandas import, so a one-sentence run starts in about a second).
 
 It reads the same folder as pipeline/models/transformer.py: `model.onnx` (exported with the
 weights), `tokenizer.json` and `model.json`, and builds each pair exactly as the PyTorch model
-does (pipeline/models/inputs.py); a test checks that both give the same labels.
+does (pipeline/models/pair_inputs.py); a test checks that both give the same labels.
 """
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from pipeline.core.config import TASKS
-from pipeline.models.files import corrupt, first_line, read_sides, read_transformer_meta
-from pipeline.models.inputs import fit_sentences, pair_inputs
+from pipeline.models.checks import read_sides, read_transformer_meta
+from pipeline.models.manifest import corrupt, first_line
+from pipeline.models.pair_inputs import fit_sentences, pair_inputs
 from pipeline.models.packing import pack_rows, predict_packed
+from pipeline.models.shapes import check_graph, check_probe, check_tokens
 
 
 class OnnxTagger:
@@ -59,7 +61,7 @@ class OnnxTagger:
         """The rows in packs, as pipeline/models/transformer.py packs them."""
         fmt, ids = self.input_format, self.plain.token_to_id
         return pack_rows(rows, lambda texts: [e.ids for e in self.plain.encode_batch(texts, add_special_tokens=False)],
-                         ids(fmt["cls"]), ids(fmt["sep"]), fmt["max_length"], self.actors)
+                         ids(fmt["cls"]), ids(fmt["sep"]), fmt["max_length"], fmt["pack_length"], self.actors)
 
     def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return dict(zip(TASKS, self.session.run(list(TASKS), {name: arrays[name] for name in self.inputs})))
@@ -68,7 +70,7 @@ class OnnxTagger:
         """Probabilities per task, and `truncated`: whether each sentence was cut to fit max_length.
         A packed model packs and batches the rows itself (about `batch_size` sentences a pass)."""
         if self.packed:
-            return predict_packed(*self.pack(rows), self.labels, batch_size, self.pad_id, self.input_format, self.run)
+            return predict_packed(*self.pack(rows), self.labels, batch_size, self.pad_id, self.run)
         feeds, cut = self.encode(rows)
         return self.run(feeds) | {"truncated": np.array(cut, dtype=bool)}
 
@@ -81,14 +83,21 @@ def session(path: Path) -> ort.InferenceSession:
 
 
 def load(folder: Path, device: str = "cpu") -> OnnxTagger:
-    """The saved tagger's ONNX graph and tokenizer, files checked first (model.json, SHA-256 manifest)."""
+    """The saved tagger, checked before use: model.json's fields and seal, the SHA-256 of every file
+    it reads (model.onnx, tokenizer.json, config.json ...), the graph's inputs and outputs against
+    model.json, and one run on a built-in example (pipeline/models/shapes.py)."""
     folder = Path(folder)
-    meta = read_transformer_meta(folder)
-    if not (folder / "model.onnx").is_file():
-        raise corrupt(folder / "model.onnx", "missing")
+    meta = read_transformer_meta(folder, "model.onnx")
     try:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as err:  # tokenizers raises its own exception types
+        raise corrupt(folder / "tokenizer.json", f"cannot be loaded ({first_line(err)})") from None
+    check_tokens(meta["input_format"], tokenizer.token_to_id, folder / "model.json")
+    try:
         runner = session(folder / "model.onnx")
-    except Exception as err:  # ONNX Runtime and tokenizers raise their own exception types
+    except Exception as err:  # ONNX Runtime raises its own exception types
         raise corrupt(folder / "model.onnx", f"cannot be loaded ({first_line(err)})") from None
-    return OnnxTagger(runner, tokenizer, meta, folder)
+    check_graph(runner, meta["input_format"], meta["labels"], folder / "model.onnx")
+    tagger = OnnxTagger(runner, tokenizer, meta, folder)
+    check_probe(tagger, folder / "model.onnx")
+    return tagger

@@ -1,35 +1,14 @@
 """Cross-validation shared by every model: same folds, same prediction path."""
 from __future__ import annotations
 
-import argparse
 import logging
-from pathlib import Path
 from typing import Callable
 
 from tqdm.auto import tqdm
 
-from pipeline.core.config import params
-from pipeline.data.actors import load_actors
 from pipeline.inference import predict_rows
-from pipeline.models.structure import configured_sides
 
 log = logging.getLogger(__name__)
-
-
-def stage_parser(description: str) -> argparse.ArgumentParser:
-    """Arguments every training stage takes: prepared sentences, folds, output folder."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data", type=Path, required=True, help="prepared sentences (data/prepare)")
-    parser.add_argument("--folds", type=Path, required=True, help="fold of every sentence (data/split)")
-    parser.add_argument("--out", type=Path, required=True, help="model folder")
-    return parser
-
-
-def model_info(use_actors: bool) -> dict:
-    """What a model trained now keeps for prediction besides its weights, read from configs/ once,
-    at training: the stance decoding, the actor table (None without actor tags) and the context width."""
-    return {"sides": configured_sides(), "actors": load_actors() if use_actors else None,
-            "context_sentences": params("prepare")["context_sentences"]}
 
 
 def join_folds(rows: list[dict], folds: list[dict]) -> dict[str, int]:

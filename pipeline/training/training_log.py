@@ -2,24 +2,35 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from pathlib import Path
+from typing import Sequence
 
 from pipeline.core.config import TASKS
-from pipeline.evaluation.metrics import macro_f1
+from pipeline.evaluation.f1 import macro_f1
 from pipeline.inference import predict_rows
+
+log = logging.getLogger(__name__)
 
 
 class TrainingLog:
+    """What training runs report, by run tag ("train-only", "fold 0", ..., "final", "teacher ...")."""
+
     def __init__(self, labels: dict[str, list[str]]):
         self.labels = labels
         self.runs: dict[str, list[dict]] = defaultdict(list)  # tag -> per-epoch {loss, seconds}
         self.held_out: dict[int, list[tuple[dict, dict]]] = defaultdict(list)  # epoch -> (gold, predicted)
 
-    def epoch(self, tag: str, epoch: int, loss: float, seconds: float, model, monitor: list[dict]) -> None:
+    def epoch(self, tag: str, epoch: int, loss: float, seconds: float) -> None:
+        """One epoch of the run `tag`: its mean training loss and time."""
         self.runs[tag].append({"epoch": epoch + 1, "loss": round(loss, 4), "seconds": round(seconds, 2)})
+
+    def predict_held_out(self, epoch: int, model, monitor: Sequence[dict]) -> None:
+        """The model's labels of the `monitor` rows (a fold's held-out rows) after `epoch`: the
+        learning curve only (`cv_curve`); nothing chooses anything by it."""
         if monitor:
-            self.held_out[epoch].extend(zip(monitor, predict_rows(model, monitor)))
+            self.held_out[epoch].extend(zip(monitor, predict_rows(model, list(monitor))))
 
     def cv_curve(self) -> list[dict]:
         """Macro-F1 of the pooled held-out predictions after each epoch, per task."""

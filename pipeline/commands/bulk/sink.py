@@ -1,0 +1,81 @@
+"""`stance-bulk`'s writer: whole articles in Parquet files that appear complete or not at all.
+
+Each labelling result is one row per article (its sentences nested), so Ray never splits an
+article between blocks; a write task flattens its articles to one row a sentence, writes
+`.part-*.tmp`, fsyncs it and renames it to `part-<run>-<n>.parquet`. A file under a `part-` name
+is therefore complete and holds only whole articles (pipeline/commands/bulk/folder.py reads the
+ids already done from them). A write task of an older run (still finishing after its driver was
+killed) finds another run's id in `.run` and drops its file instead of renaming it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ray.data import Datasink
+from ray.data.block import BlockAccessor
+
+from pipeline.commands.bulk.cluster import task_error
+from pipeline.core.config import TASKS
+from pipeline.api import score_columns
+
+
+
+def record_schema(labels: dict[str, list[str]]) -> pa.Schema:
+    """One output row a sentence: `stance-predict --format jsonl`'s fields, article_id for source,
+    the scores as one column per task and label (as in its CSV)."""
+    scores = [pa.field(name, pa.float64()) for name in score_columns(labels)]
+    return pa.schema([pa.field("article_id", pa.string()), pa.field("sentence_id", pa.int64()),
+                      pa.field("text", pa.string()), *(pa.field(task, pa.string()) for task in TASKS), *scores,
+                      pa.field("truncated", pa.bool_()), pa.field("model", pa.string()), pa.field("target", pa.string())])
+
+
+def flat_record(article_id: str, record: dict) -> dict:
+    """A label_stream record as one output row."""
+    values = [p for task in TASKS for p in record["scores"][task].values()]
+    scores = dict(zip(score_columns(record["scores"]), values))
+    return {"article_id": article_id, **{k: v for k, v in record.items() if k != "scores"}, **scores}
+
+
+class ArticleSink(Datasink):
+    """Writes each write task's articles, flattened to sentences, as one Parquet file renamed into place."""
+
+    def __init__(self, folder: Path, run: str, schema: pa.Schema, articles_per_file: int):
+        self.folder, self.run, self.schema, self.per_file = str(folder), run, schema, articles_per_file
+        self.totals = {"articles": 0, "sentences": 0}
+
+    @property
+    def min_rows_per_write(self) -> int:
+        return self.per_file
+
+    def write(self, blocks, ctx) -> dict:
+        tables = [BlockAccessor.for_block(block).to_arrow() for block in blocks]
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return {"articles": 0, "sentences": 0}
+        records = pa.concat_tables(tables).column("records")
+        sentences = pa.Table.from_struct_array(pa.concat_arrays([chunk.flatten() for chunk in records.chunks]))
+        name = f"part-{self.run}-{ctx.task_idx:06d}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = os.path.join(self.folder, f".{name}.tmp")
+        try:
+            pq.write_table(sentences.cast(self.schema), tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            if Path(self.folder, ".run").read_text(encoding="utf-8") != self.run:  # a newer run owns OUTPUT
+                os.unlink(tmp)
+                return {"articles": 0, "sentences": 0}
+            os.replace(tmp, os.path.join(self.folder, name))
+        except Exception as err:
+            with contextlib.suppress(OSError):  # gone, or OUTPUT itself is
+                os.unlink(tmp)
+            raise task_error(err, tmp) from None
+        return {"articles": len(records), "sentences": sentences.num_rows}
+
+    def on_write_complete(self, write_result) -> None:
+        for result in write_result.write_returns:
+            for key in self.totals:
+                self.totals[key] += int(result[key])
