@@ -1,7 +1,7 @@
 """Inference: the one path from sentences to labels.
 
 `label_stream` is the streaming core that `stance-predict`, `stance-evaluate`, `stance-bulk`,
-out-of-fold scoring and the benchmarks all reach (through `predict_rows`). The Python API
+out-of-fold scoring and the benchmarks all reach (through `label_rows`). The Python API
 (`predict`) and the command defaults are in pipeline/api.py, outside the training closure.
 """
 from __future__ import annotations
@@ -58,11 +58,6 @@ def label_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
             for j, i in enumerate(idx):
                 out[i] = decode(probs, model.labels, j)
     return apply_sides(rows, out, model.sides) if model.sides else out
-
-
-def predict_rows(model, rows: list[dict], batch_size: int = 64) -> list[dict]:
-    """Each row's record (see label_rows)."""
-    return label_rows(model, rows, batch_size)
 
 
 def make_rows(sentences: list[str], target: str, window: int, previous: list[str] | None = None,

@@ -7,7 +7,7 @@ import skops.io as sio
 import pipeline
 from pipeline.core import config
 from pipeline.core.config import label_sets, params
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 from pipeline.models.baseline import ALLOWED_NODES, EXPECTED_UNTRUSTED, ActorTagger, load, save
 from pipeline.models.checks import schema_nodes
 from pipeline.stages.split import assign_folds
@@ -23,12 +23,12 @@ def test_fit_predict_save_load_roundtrip(tmp_path):
     probs = model.predict_proba(rows[:5])
     assert probs["speaker"].shape == (5, len(labels["speaker"]))
     assert np.allclose(probs["stance"].sum(axis=1), 1)
-    preds = predict_rows(model, rows)
+    preds = label_rows(model, rows)
     assert [p["speaker"] for p in preds] == [r["speaker"] for r in rows]
     save(model, tmp_path / "m", cfg)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.skops"]
     again = pipeline.load_model(tmp_path / "m")  # the type is read from the folder
-    assert again.name == "baseline" and predict_rows(again, rows) == preds
+    assert again.name == "baseline" and label_rows(again, rows) == preds
     assert len(load(tmp_path / "m").pipeline.named_steps["classifier"].estimators_) == 3
     card = card_text(tmp_path / "m", rows, [], {t: {"macro_f1": 0.5} for t in ("speaker", "stance", "role")})
     assert "library_name: sklearn" in card and "stance macro-F1" in card

@@ -386,6 +386,14 @@ def test_m13_context_sentences_out_of_range(models, model, value):
     refused(load, folder, f"field 'context_sentences' has value {value}; expected 0 to 10 sentences")
 
 
+
+def test_a_packed_model_with_a_wider_context_is_refused_by_both_loaders(models):
+    """Packs read one sentence of context: a sealed model.json saying 2 cannot be loaded either way."""
+    folder = models / "transformer"
+    reseal(folder, context_sentences=2)
+    for load in (load_onnx, transformer.load):
+        refused(load, folder, "model.json: ", "packed inputs read one sentence of context, not 2")
+
 # M20-M22: the skops reader ----------------------------------------------------------------------
 
 def skops_file(path, schema: bytes, method: int = zipfile.ZIP_STORED) -> None:

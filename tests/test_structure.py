@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline.core.config import params
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 from pipeline.models import side_decoding
 from pipeline.models.side_decoding import apply_sides, check_sides, claimant_of, configured_sides, infer_claimant
 
@@ -86,7 +86,7 @@ class Stub:
 
 def test_predict_rows_decodes_by_side_with_a_given_or_inferred_claimant():
     rows = [{"text": "x", "context": "y", "target": "t", "target_by": "russia"}] * 2
-    assert [r["stance"] for r in predict_rows(Stub(SIDES), rows)] == ["deny", "deny"]
+    assert [r["stance"] for r in label_rows(Stub(SIDES), rows)] == ["deny", "deny"]
     inferred = [{k: v for k, v in r.items() if k != "target_by"} for r in rows]
-    assert [r["stance"] for r in predict_rows(Stub(SIDES), inferred)] == ["support", "support"]
-    assert [r["stance"] for r in predict_rows(Stub(None), rows)] == ["support", "support"]
+    assert [r["stance"] for r in label_rows(Stub(SIDES), inferred)] == ["support", "support"]
+    assert [r["stance"] for r in label_rows(Stub(None), rows)] == ["support", "support"]

@@ -12,13 +12,13 @@ from transformers import AutoModel
 
 from pipeline.core.config import label_sets, params
 from pipeline.core.errors import UserError
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 from pipeline.models.packing import pad, unpadded
 from pipeline.models.network import MultiTaskNet
 from pipeline.models.transformer import load, save
 from pipeline.training.batching import features
 from pipeline.training import finetune
-from pipeline.training.finetune import class_weights, interpolate
+from pipeline.training.tuning import class_weights, interpolate
 from pipeline.training.training_log import TrainingLog
 from tests.conftest import make_rows, tiny_transformer
 from tests.test_model_files import reseal
@@ -133,7 +133,7 @@ def test_a_pair_model_trains_and_predicts_one_sentence_an_input(pair_model):
     rows = make_rows(1)
     probs = model.predict_proba(rows)
     assert probs["speaker"].shape == (5, len(model.labels["speaker"])) and "last_start" not in probs
-    assert len(predict_rows(model, rows)) == 5
+    assert len(label_rows(model, rows)) == 5
 
 
 def test_fine_tuning_from_a_start_ends_at_the_interpolated_weights(trained, monkeypatch):
@@ -185,10 +185,10 @@ def test_history_records_loss_and_held_out_curve(trained):
 
 def test_saved_model_reloads_in_a_new_process_with_the_same_predictions(trained, saved):
     model, rows, _, _ = trained
-    expected = predict_rows(model, rows[:5])
-    script = ("import json, sys, pipeline; from pipeline.inference import predict_rows; "
+    expected = label_rows(model, rows[:5])
+    script = ("import json, sys, pipeline; from pipeline.inference import label_rows; "
               "rows = json.loads(sys.stdin.read()); "
-              f"print(json.dumps(predict_rows(pipeline.load_model({str(saved)!r}), rows)))")
+              f"print(json.dumps(label_rows(pipeline.load_model({str(saved)!r}), rows)))")
     out = subprocess.run([sys.executable, "-c", script], input=json.dumps(rows[:5]), capture_output=True,
                          text=True, check=True)
     again = json.loads(out.stdout)

@@ -15,7 +15,7 @@ from typing import Iterator
 from pipeline.core.config import params
 from pipeline.core.errors import DataError, UserError
 from pipeline.core.textio import decoded_lines, open_input
-from pipeline.data.segment import max_sentence_chars, split_paragraph
+from pipeline.data.segment import max_sentence_chars, split_sentences
 
 
 def check_lines(name: str, lines: Iterator[str], one_per_line: bool, spool=None) -> None:
@@ -73,6 +73,5 @@ def sentences(lines: Iterator[str], one_per_line: bool) -> Iterator[str]:
     paragraph, or a sentence with --lines. A line is what `str.splitlines` makes of the text, as in
     `split_sentences`: U+2028, U+0085, a form feed or a lone CR also end one."""
     for line in lines:
-        for part in line.splitlines():
-            if part.strip():
-                yield from ([part.strip()] if one_per_line else split_paragraph(part.strip()))
+        yield from ([part.strip() for part in line.splitlines() if part.strip()] if one_per_line
+                    else split_sentences(line))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.core.textio import write_atomic
 from pipeline.evaluation import model_card, skops_card
-from pipeline.models.baseline import load_pipeline
+from pipeline.models import baseline
 from pipeline.models.checks import read_model_json
 
 
@@ -16,7 +16,7 @@ def card_text(model_dir: Path, rows: list[dict], oof: list[dict], metrics: dict)
     baseline, a Hugging Face card for the transformer (with its training log, training.json)."""
     meta = read_model_json(Path(model_dir))
     if meta["model"] == "baseline":
-        return skops_card.render(load_pipeline(Path(model_dir) / "model.skops"), meta["params"], metrics)
+        return skops_card.render(baseline.load(Path(model_dir)).pipeline, meta["params"], metrics)
     training = json.loads((Path(model_dir) / "training.json").read_text(encoding="utf-8"))
     return model_card.render(rows, oof, meta["params"], training)
 

@@ -11,7 +11,7 @@ from pipeline.core.jsonl import read_jsonl
 from pipeline.data.context import contexts
 from pipeline.data.schema import REQUIRED_WITH_TARGET, check_row, check_target
 from pipeline.evaluation.scoring import score_rows
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 
 
 def load_labelled(path: Path) -> list[dict]:
@@ -68,7 +68,7 @@ def check_article(path: Path, article_id: str, items: list[tuple[int, dict]]) ->
 
 def evaluate_model(model, rows: list[dict]) -> dict:
     """Score a model (saved or in memory) on labelled rows through the prediction path."""
-    return score_rows(rows, predict_rows(model, rows))
+    return score_rows(rows, label_rows(model, rows))
 
 
 def evaluate_labelled(rows: list[dict], model) -> dict:

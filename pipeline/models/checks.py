@@ -11,7 +11,7 @@ from pipeline.core.config import TASKS
 from pipeline.core.errors import UserError
 from pipeline.core.textio import read_text
 from pipeline.models.manifest import check_files, check_seal, corrupt
-from pipeline.models.shapes import check_config, check_input_format
+from pipeline.models.shapes import check_config, check_input_format, check_packed_context
 from pipeline.models.side_decoding import check_sides
 
 # Sentences before each one that a saved model reads as context: the project uses 1; more than 10
@@ -134,10 +134,15 @@ def read_transformer_meta(folder: Path, weights: str = "model.safetensors") -> d
     meta = read_model_json(folder, "transformer")
     path = folder / "model.json"
     check_input_format(field(meta, path, "input_format", dict), path)
-    check_context(meta, path)
+    width = check_context(meta, path)
     check_actors(meta.get("actors"), path)
     read_sides(meta, path)
     check_seal(meta, path)
+    if meta["input_format"]["format"] == "packed":  # a sealed, consistent model.json that packs cannot serve
+        try:
+            check_packed_context(width)
+        except UserError as err:
+            raise corrupt(path, str(err)) from None
     check_files(folder, meta.get("files"), TRANSFORMER_FILES, tuple(w for w in WEIGHTS if w != weights))
     check_config(folder, meta["input_format"])
     return meta

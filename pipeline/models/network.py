@@ -42,6 +42,13 @@ def check_packable(encoder, packed: bool) -> None:
         raise ValueError(f"packed inputs need a BERT-type encoder, not {kind!r}: set transformer.packed to false")
 
 
+def tagger_net(encoder, labels: dict[str, list[str]], fmt: dict, dropout: float = 0.0) -> "MultiTaskNet":
+    """The network of input format `fmt` around `encoder` (loaded with attn_implementation sdpa):
+    what training builds and loading rebuilds. ValueError where packs cannot run on the encoder."""
+    check_packable(encoder, fmt["format"] == "packed")
+    return MultiTaskNet(encoder, labels, dropout, fmt.get("context_layer"))
+
+
 class MultiTaskNet(nn.Module):
     def __init__(self, encoder: nn.Module, labels: dict[str, list[str]], dropout: float = 0.0,
                  context_layer: int | None = None):

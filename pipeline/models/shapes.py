@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.config import TASKS
+from pipeline.core.errors import UserError
 from pipeline.core.textio import read_text
 from pipeline.models.manifest import corrupt, first_line
 from pipeline.models.pair_inputs import SECOND_MIN
@@ -20,6 +21,18 @@ POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "mpnet": 2}
 # Rows an ONNX graph is run on at load: two sentences of one article (one pack, or two pairs).
 PROBE = [{"text": "Kyiv denied it.", "context": "(start of article)", "target": "Moscow said Kyiv did it."},
          {"text": "Moscow repeated the claim.", "context": "Kyiv denied it.", "target": "Moscow said Kyiv did it."}]
+
+
+# A packed sentence's context is the one segment before it (pipeline/models/packing.py): packs read
+# no more than one sentence of context.
+MAX_PACKED_CONTEXT = 1
+
+
+def check_packed_context(context_sentences: int) -> None:
+    """Refuse a context width packs cannot give (one line naming the params to change)."""
+    if context_sentences > MAX_PACKED_CONTEXT:
+        raise UserError(f"packed inputs read one sentence of context, not {context_sentences}: set "
+                        "prepare.context_sentences to 0 or 1, or transformer.packed to false")
 
 
 def whole(value) -> bool:

@@ -21,14 +21,13 @@ from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from pipeline.core.config import TASKS
-from pipeline.core.errors import UserError
 from pipeline.models.checks import read_sides, read_transformer_meta
 from pipeline.models.manifest import corrupt, first_line, verified_only, write_model_json
 from pipeline.models.pair_inputs import fit_sentences, pair_inputs
 from pipeline.models.onnx_export import export
-from pipeline.models.network import MultiTaskNet, check_packable
+from pipeline.models.network import MultiTaskNet, tagger_net
 from pipeline.models.packing import pack_rows, predict_packed
-from pipeline.models.shapes import check_heads, check_tokens
+from pipeline.models.shapes import check_heads, check_packed_context, check_tokens
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,8 @@ class TransformerModel:
         self.sides = sides  # stance decoding by speaker side (pipeline/models/side_decoding.py), or None
         self.special_tokens = tokenizer.num_special_tokens_to_add(pair=True)
         self.packed = input_format.get("format") == "packed"  # else one sentence-target-context pair an input
-        if self.packed and context_sentences > 1:
-            raise UserError(f"packed inputs read one sentence of context, not {context_sentences}: set "
-                            "prepare.context_sentences to 0 or 1, or transformer.packed to false")
+        if self.packed:
+            check_packed_context(context_sentences)
         # MPNet-style encoders have no token types; packs also carry position ids and `pool`.
         self.input_names = [*tokenizer.model_input_names, *(("position_ids", "pool") if self.packed else ())]
 
@@ -139,7 +137,7 @@ def load(folder: Path, device: str | None = None) -> TransformerModel:
     check_tokens(fmt, tokenizer.get_vocab().get, folder / "model.json",
                  {"cls": tokenizer.cls_token, "sep": tokenizer.sep_token, "pad": tokenizer.pad_token})
     try:
-        check_packable(encoder, fmt["format"] == "packed")
+        net = tagger_net(encoder, labels, fmt)
     except ValueError as err:
         raise corrupt(folder / "model.json", str(err)) from None
     try:
@@ -147,7 +145,6 @@ def load(folder: Path, device: str | None = None) -> TransformerModel:
     except (OSError, RuntimeError, SafetensorError) as err:
         raise corrupt(folder / "heads.safetensors", f"cannot be loaded ({first_line(err)})") from None
     check_heads(heads, labels, encoder.config.hidden_size, folder / "heads.safetensors")
-    net = MultiTaskNet(encoder, labels, context_layer=fmt.get("context_layer"))
     net.heads.load_state_dict(heads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return TransformerModel(net.to(device).eval(), tokenizer, labels, fmt, device, read_sides(meta, folder / "model.json"),

@@ -6,7 +6,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,6 @@ def out_of_fold(rows: list[dict], folds: list[dict], fit: Callable[[list[dict], 
         test = [row for row in rows if fold_of[row["uid"]] == fold and not row["synthetic"]]
         log.info("fold %d: %d training rows, %d held out", fold, len(train), len(test))
         model = fit(train, fold, test)
-        for row, pred in zip(test, predict_rows(model, test)):
+        for row, pred in zip(test, label_rows(model, test)):
             oof.append({"uid": row["uid"], "fold": fold, **pred})
     return oof

@@ -17,7 +17,7 @@ from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warm
 
 from pipeline.core.config import TASKS
 from pipeline.models.encoders import model_source
-from pipeline.models.network import MultiTaskNet, check_packable
+from pipeline.models.network import MultiTaskNet, tagger_net
 from pipeline.models.transformer import TransformerModel, input_format
 from pipeline.training.batching import batches, collate, features
 from pipeline.training.device import autocast
@@ -26,7 +26,6 @@ from pipeline.training.training_log import TrainingLog
 from pipeline.training.transformer_config import TransformerConfig
 
 log = logging.getLogger(__name__)
-__all__ = ["Run", "Trainer", "class_weights", "interpolate", "task_loss"]  # the last three: from tuning
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ class Trainer:
         tokenizer = AutoTokenizer.from_pretrained(source)
         fmt = input_format(cfg.max_length, tokenizer, cfg.packed, cfg.pack_length, cfg.context_layer)
         encoder = keep_layers(AutoModel.from_pretrained(source, attn_implementation="sdpa"), cfg.num_layers)
-        check_packable(encoder, cfg.packed)
-        net = MultiTaskNet(encoder, self.labels, cfg.dropout, fmt.get("context_layer")).to(self.device)
+        net = tagger_net(encoder, self.labels, fmt, cfg.dropout).to(self.device)
         if start is not None:
             net.load_state_dict(start)
         freeze(net, cfg.freeze_layers)
@@ -79,7 +77,7 @@ class Trainer:
 
     def fit(self, rows: list[dict], run: Run) -> TransformerModel:
         """A model trained on `rows` for `run.epochs` from `run.start` (or the pretrained encoder),
-        then interpolated towards `run.start` (WiSE-FT, finetune.interpolate)."""
+        then interpolated towards `run.start` (WiSE-FT, tuning.interpolate)."""
         seed_everything(run.seed)
         model = self.new_model(run.start)
         items, start_layer = self.items(rows, model, run.soft)
@@ -133,7 +131,7 @@ class Trainer:
 
     def loss(self, model: TransformerModel, items: list[dict], weights: dict, start_layer: int,
              taught: bool) -> torch.Tensor:
-        """The summed task losses of one batch (finetune.task_loss)."""
+        """The summed task losses of one batch (tuning.task_loss)."""
         batch = {k: v.to(self.device) for k, v in collate(items, model).items()}
         targets = {t: batch.pop(f"y_{t}").reshape(-1) for t in TASKS}
         teacher = {t: batch.pop(f"q_{t}").flatten(0, -2) for t in TASKS} if taught else None

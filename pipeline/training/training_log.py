@@ -9,7 +9,7 @@ from typing import Sequence
 
 from pipeline.core.config import TASKS
 from pipeline.evaluation.f1 import macro_f1
-from pipeline.inference import predict_rows
+from pipeline.inference import label_rows
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class TrainingLog:
         """The model's labels of the `monitor` rows (a fold's held-out rows) after `epoch`: the
         learning curve only (`cv_curve`); nothing chooses anything by it."""
         if monitor:
-            self.held_out[epoch].extend(zip(monitor, predict_rows(model, list(monitor))))
+            self.held_out[epoch].extend(zip(monitor, label_rows(model, list(monitor))))
 
     def cv_curve(self) -> list[dict]:
         """Macro-F1 of the pooled held-out predictions after each epoch, per task."""
