@@ -1,4 +1,4 @@
-"""Choose the transformer's fine-tuning schedule and stance decoding by the article-grouped CV.
+"""Choose the transformer's fine-tuning schedule and stance decoding by the event-grouped CV.
 
     python bench/cv_sweep.py [--configs JSON ...] [--out bench/results/cv_sweep.json]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import re
 import sys
 import warnings
 import zlib
@@ -104,11 +105,14 @@ TINY_LABELS = [
 
 
 def write_article(folder: Path, article_id: str, text: str, labels, target: str = "Ukraine attacked the dam.",
-                  synthetic: bool = False, annotations: Path | None = None) -> Path:
-    """Write <id>.txt, <id>.meta.json and its annotation file; return the annotation path."""
+                  synthetic: bool = False, annotations: Path | None = None, event: str | None = None) -> Path:
+    """Write <id>.txt, <id>.meta.json and its annotation file; return the annotation path. A real
+    article's event is its own unless given."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{article_id}.txt").write_text(text, encoding="utf-8")
     meta = {"article_id": article_id, "target": target, "synthetic": synthetic}
+    if not synthetic:
+        meta["event"] = event or "2025-01_" + re.sub(r"[^a-z0-9]+", "_", article_id.lower()).strip("_")
     (folder / f"{article_id}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
     annotations = annotations or folder.parent / "annotations"
     annotations.mkdir(parents=True, exist_ok=True)

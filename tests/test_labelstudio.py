@@ -54,7 +54,8 @@ def exported(tasks: list[dict], changes: dict[int, dict] | None = None, skip: tu
 def write(tmp_path, export: list[dict]):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export), encoding="utf-8")
-    return path, ["--seeds", str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations")]
+    return path, ["--seeds", str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations"),
+                  "--event", "2025-06_dam_attack"]
 
 
 def other(task: str, label: str) -> str:
@@ -141,3 +142,12 @@ def test_article_id_must_be_a_plain_file_name(capsys, tmp_path, tasks):
     path, folders = write(tmp_path, exported(tasks))
     code, _, err = ls_cli(capsys, "import", str(path), "--article-id", "../evil", *folders)
     assert code == 2 and "--article-id '../evil'" in err
+
+
+def test_import_needs_a_well_formed_event_for_a_new_article(tmp_path, capsys, tasks):
+    path, folders = write(tmp_path, exported(tasks))
+    code, _, err = ls_cli(capsys, "import", str(path), "--article-id", "dam", *folders[:4])
+    assert code == 2 and "--event is required for a new article" in err
+    code, _, err = ls_cli(capsys, "import", str(path), "--article-id", "dam", *folders[:4], "--event", "dam attack")
+    assert code == 2 and "--event 'dam attack': expected the real-world event" in err
+    assert not (tmp_path / "seeds").exists() or not any((tmp_path / "seeds").iterdir())

@@ -111,7 +111,8 @@ def test_labels_changed_in_label_studio_come_back_as_an_article_prepare_takes(ca
     export = api("GET", f"/api/projects/{project['id']}/export?exportType=JSON&download_all_tasks=true")
     (tmp_path / "export.json").write_text(json.dumps(export), encoding="utf-8")
     code, _, err = ls_cli(capsys, "import", str(tmp_path / "export.json"), "--article-id", "dam",
-                          "--seeds", str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations"))
+                          "--seeds", str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations"),
+                          "--event", "2025-06_dam_attack")
     assert code == 0, err
     rows = prepare([tmp_path / "seeds"], [tmp_path / "annotations"], use_synthetic=False, window=1)
     assert [r["text"] for r in rows] == split_sentences(TINY_TEXT)

@@ -121,3 +121,26 @@ def test_a_missing_articles_folder_is_named(tiny_article, tmp_path):
     _, annotations = tiny_article
     with pytest.raises(DataError, match="nope: folder not found"):
         prepare([tmp_path / "nope"], [annotations.parent], True, 1)
+
+
+@pytest.mark.parametrize("meta_change, expected", [
+    ({"event": None}, "field 'event' has value None; expected the real-world event the article reports"),
+    ({"event": "dam attack"}, "field 'event' has value 'dam attack'"),
+    ({"target_by": "kremlin"}, "field 'target_by' has value 'kremlin'; expected one of: russia, ukraine, us, other"),
+])
+def test_real_articles_name_their_event_and_a_valid_claimant(tiny_article, meta_change, expected):
+    articles, annotations = tiny_article
+    path = articles / "tiny.meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**meta, **meta_change}), encoding="utf-8")
+    with pytest.raises(DataError, match=f"tiny.meta.json: {expected}"):
+        prepare([articles], [annotations.parent], use_synthetic=True, window=1)
+
+
+def test_rows_carry_the_event_and_the_claimant_apart_from_target_by(tiny_article):
+    articles, annotations = tiny_article
+    path = articles / "tiny.meta.json"
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), "target_by": "russia"}), encoding="utf-8")
+    rows = prepare([articles], [annotations.parent], use_synthetic=True, window=1)
+    assert {r["event"] for r in rows} == {"2025-01_tiny"} and {r["claimant"] for r in rows} == {"russia"}
+    assert not any("target_by" in r for r in rows)  # prediction would decode with it: the CV must not see it

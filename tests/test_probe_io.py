@@ -155,7 +155,8 @@ def import_(capsys, tmp_path, export, *extra, raw: bytes | None = None):
     path = tmp_path / "export.json"
     path.write_bytes(raw if raw is not None else json.dumps(export).encode())
     return run_command(labelstudio_main, capsys, "import", str(path), "--article-id", "dam", "--seeds",
-                       str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations"), *extra)
+                       str(tmp_path / "seeds"), "--annotations", str(tmp_path / "annotations"), "--event", "2025-06_dam_attack",
+                       *extra)
 
 
 def one_error_line(code, out, err) -> bool:

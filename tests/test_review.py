@@ -1,10 +1,11 @@
 """The synthetic labels are the majority vote of their annotators, the real labels the two blind
 annotators' agreement or the third annotator's decision, row for row."""
 import json
+from collections import Counter
 
 import pytest
 
-from pipeline.core.config import ROOT, TASKS
+from pipeline.core.config import ROOT, TASKS, params
 from pipeline.core.jsonl import load_rows
 from pipeline.data.review import decision, majority
 
@@ -57,8 +58,19 @@ def test_real_annotations_are_the_decisions_of_two_blind_annotators():
     for aid in sorted(articles):
         meta = json.loads((ROOT / "seeds" / f"{aid}.meta.json").read_text(encoding="utf-8"))
         assert meta["synthetic"] is False and meta["target_by"] in ("russia", "ukraine", "us", "other")
-        assert all(meta.get(k) for k in ("title", "outlet", "date", "source_corpus", "removed", "target")), aid
+        assert all(meta.get(k) for k in ("outlet", "date", "source_corpus", "removed", "target", "event")), aid
+        assert "title" in meta and "url" in meta, aid
         rows = load_rows(ROOT / "data" / "annotations" / f"{aid}.jsonl")
         assert {(aid, r["sentence_id"]) for r in rows} == {k for k in reviewed if k[0] == aid}
         for row in rows:
             assert {t: row[t] for t in TASKS} == decision(reviewed[(aid, row["sentence_id"])]), (aid, row["sentence_id"])
+
+
+def test_every_real_article_names_its_event_and_no_event_has_more_than_three():
+    """The corpus rule the event-grouped folds rely on (ingest.max_articles_per_event)."""
+    events = Counter()
+    for path in sorted((ROOT / "seeds").glob("*.meta.json")):
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        assert not meta.get("synthetic") and meta.get("event"), path.name
+        events[meta["event"]] += 1
+    assert max(events.values()) <= params("ingest")["max_articles_per_event"], events.most_common(3)

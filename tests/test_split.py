@@ -39,5 +39,22 @@ def test_groups_stay_together_and_synthetic_rows_train_only():
 
 
 def test_too_few_rows_for_the_folds():
-    with pytest.raises(UserError, match="1 real articles cannot fill 2 folds"):
+    with pytest.raises(UserError, match="1 events of real articles cannot fill 2 folds"):
         assign_folds(make_rows(1), 2, 0, "stance")
+
+
+def test_no_event_is_in_two_folds():
+    """Articles on one real-world event (another outlet's report of the same incident) share a fold."""
+    rows = [dict(r, article_id=f"art{i % 8}", event=f"2025-01_event{i % 8 // 2}") for i, r in enumerate(make_rows(8))]
+    folds = assign_folds(rows, 3, seed=2, stratify="stance")
+    fold_of_event = {}
+    for row, f in zip(rows, folds):
+        assert fold_of_event.setdefault(row["event"], f["fold"]) == f["fold"]
+        assert f["group"] == row["article_id"]
+    assert set(fold_of_event.values()) == {0, 1, 2}
+
+
+def test_too_few_events_for_the_folds():
+    rows = [dict(r, event="2025-01_one") for r in make_rows(3)]
+    with pytest.raises(UserError, match="1 events of real articles cannot fill 2 folds"):
+        assign_folds(rows, 2, 0, "stance")

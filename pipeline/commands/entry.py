@@ -36,3 +36,7 @@ def stance_labelstudio() -> None:
 
 def stance_bulk() -> None:
     _run("pipeline.commands.bulk.cli", "main")
+
+
+def stance_ingest() -> None:
+    _run("pipeline.commands.ingest", "main")

@@ -12,14 +12,14 @@ from datasets import ClassLabel, Dataset, Features, Value
 from pipeline.core.config import TASKS
 
 SPLITS = ("real", "synthetic")
-COLUMNS = ("uid", "article_id", "sentence_id", "text", "context", "target")
+COLUMNS = ("uid", "article_id", "sentence_id", "text", "context", "target", "event")
 
 
 def features(labels: dict[str, list[str]]) -> Features:
     """Text columns, the three tasks as ClassLabel (names in configs/labels.yaml's order), flags."""
     return Features({**{c: Value("int64" if c == "sentence_id" else "string") for c in COLUMNS},
                      **{task: ClassLabel(names=labels[task]) for task in TASKS},
-                     "synthetic": Value("bool"), "group": Value("string")})
+                     "synthetic": Value("bool"), "group": Value("string"), "claimant": Value("string")})
 
 
 def split_rows(rows: list[dict]) -> dict[str, list[dict]]:

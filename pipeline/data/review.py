@@ -5,7 +5,8 @@
   the majority vote (`majority`).
 - Real (data/review/real_labels.jsonl): two independent blind annotators (`first`, `second`);
   where they differ on a sentence, a third annotator who sees both decides (`third`), and the
-  final label is theirs (`decision`).
+  final label is theirs (`decision`). A later correction of a decided label (`revised`, with a
+  `note` saying why: a change to the guide) overrides both.
 
 See data/README.md for the procedure and bench/agreement.py for the agreement figures.
 """
@@ -25,7 +26,10 @@ def majority(row: dict) -> dict[str, str]:
 
 
 def decision(row: dict) -> dict[str, str]:
-    """Per task, the label both annotators gave, else the deciding third annotator's."""
+    """Per task, the label both annotators gave, else the deciding third annotator's; a revision
+    (`revised`) overrides both."""
+    if row.get("revised"):
+        return {t: row["revised"][t] for t in TASKS}
     first, second, third = row["first"], row["second"], row.get("third")
     if any(first[t] != second[t] for t in TASKS) and not third:
         raise ValueError(f"{row['article_id']}:{row['sentence_id']}: the annotators differ and no decision is recorded")

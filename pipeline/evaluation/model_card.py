@@ -16,7 +16,7 @@ BASE_MODELS = {MINILM: "sentence-transformers/all-MiniLM-L6-v2"}
 def hub_metadata(cfg: dict, metrics: dict) -> dict:
     """The card's YAML header, as the Hub reads it (base model, library, task, metrics)."""
     results = [{"task": {"type": "text-classification", "name": f"{task} tagging"},
-                "dataset": {"type": "stance-pipeline", "name": "article-grouped cross-validation"},
+                "dataset": {"type": "stance-pipeline", "name": "event-grouped cross-validation"},
                 "metrics": [{"type": "f1", "name": "macro-F1", "value": metrics[task]["macro_f1"]},
                             {"type": "accuracy", "name": "accuracy", "value": metrics[task]["accuracy"]}]}
                for task in TASKS]
@@ -44,7 +44,7 @@ def render(rows: list[dict], oof: list[dict], cfg: dict, training: dict) -> str:
         "| task | label counts |", "| --- | --- |",
         *[f"| {t} | {dict(Counter(r[t] for r in rows))} |" for t in TASKS], "",
         "## Scores", "",
-        "Out-of-fold on the real sentences, folds grouped by article (same folds and metric code as the baseline;",
+        "Out-of-fold on the real sentences, folds grouped by event (same folds and metric code as the baseline;",
         "`metrics/transformer.json` adds article-bootstrap intervals):", "",
         "| task | macro-F1 | accuracy | majority macro-F1 |", "| --- | --- | --- | --- |",
         *[f"| {t} | {metrics[t]['macro_f1']:.3f} | {metrics[t]['accuracy']:.3f} | {metrics[t]['majority_macro_f1']:.3f} |"

@@ -26,7 +26,7 @@ def render(pipeline, cfg: dict, metrics: dict) -> str:
                                                 ", ".join(f"`{k}`={v}" for k, v in cfg.items()),
         "How to Get Started with the Model": "`stance-predict --model baseline ARTICLE.txt`, or "
                                              "`pipeline.load_model(folder)` in Python (see the project README)."})
-    model_card.add_metrics(**{f"{task} macro-F1 (article-grouped CV)": metrics[task]["macro_f1"] for task in TASKS})
+    model_card.add_metrics(**{f"{task} macro-F1 (event-grouped CV)": metrics[task]["macro_f1"] for task in TASKS})
     header = {"library_name": "sklearn", "pipeline_tag": "text-classification", "language": ["en"],
               "tags": ["sklearn", "skops", "tabular-text", "stance-detection"], "metrics": ["f1"]}
     return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n" + model_card.render()

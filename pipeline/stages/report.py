@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unseen", nargs="*", type=Path, default=[], help="metrics on unseen articles ({} when off)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    sections = {"Article-grouped cross-validation (out-of-fold: no article is in its own model's training data; "
-                "real sentences only)": load_metrics(args.metrics)}
+    sections = {"Event-grouped cross-validation (out-of-fold: no real-world event, and so no article, is in its own "
+                "model's training data; real sentences only)": load_metrics(args.metrics)}
     unseen = {name: m for name, m in load_metrics(args.unseen).items() if m}
     if unseen:
         sections["Unseen articles (final models on the external set in `unseen.data`)"] = unseen

@@ -110,6 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     back.add_argument("--article-id", required=True, help="the article's id: file names seeds/<id>.txt etc.")
     back.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="folder for <id>.txt and <id>.meta.json")
     back.add_argument("--annotations", type=Path, default=ROOT / "data" / "annotations", help="folder for <id>.jsonl")
+    back.add_argument("--event", help="the real-world event the article reports, as YYYY-MM_short_name (required for "
+                                      "a new article: cross-validation keeps each event in one fold)")
     back.add_argument("--force", action="store_true", help="replace an article that already exists")
     back.add_argument("--use-predictions", action="store_true",
                       help="a task nobody annotated keeps the model's prediction (default: refuse)")
@@ -126,5 +128,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(json.dumps(export_tasks(args), ensure_ascii=False, indent=1) + "\n")
     else:
         import_export(args.export, args.article_id, args.seeds, args.annotations, label_sets(),
-                      force=args.force, use_predictions=args.use_predictions)
+                      force=args.force, use_predictions=args.use_predictions, event=args.event)
 

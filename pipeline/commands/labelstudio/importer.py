@@ -22,6 +22,7 @@ from pipeline.commands.labelstudio.tasks import brief, read_export, task_labels
 from pipeline.core.errors import DataError, UserError
 from pipeline.core.jsonl import write_jsonl
 from pipeline.core.textio import atomic_writer, check_output_path, read_text
+from pipeline.data.articles import EVENT
 from pipeline.data.schema import check_alignment, check_row, check_target, side_labels
 from pipeline.data.segment import split_sentences
 
@@ -111,7 +112,7 @@ def article_text(rows: list[tuple]) -> str:
 IMPORTED = ("article_id", "synthetic", "target", "target_by", "labelled_in")
 
 
-def new_meta(old_path: Path, article_id: str, target: dict, export: Path) -> dict:
+def new_meta(old_path: Path, article_id: str, target: dict, export: Path, event: str | None = None) -> dict:
     """The imported article's meta: `article_id` is --article-id; `synthetic` is false (an article
     labelled in Label Studio is real); `target` and `target_by` are the export's (target_by absent
     when the export has none). Of the meta file being replaced (--force), only what the import does
@@ -122,12 +123,18 @@ def new_meta(old_path: Path, article_id: str, target: dict, export: Path) -> dic
     except (json.JSONDecodeError, RecursionError, UserError):
         old = {}
     kept = {key: value for key, value in old.items() if key not in IMPORTED} if isinstance(old, dict) else {}
+    if event is not None:
+        kept["event"] = event
+    if not (isinstance(kept.get("event"), str) and EVENT.match(kept["event"])):
+        what = f"--event {event!r}: expected" if event is not None else "--event is required for a new article:"
+        raise UserError(f"{what} the real-world event the article reports, as YYYY-MM_short_name (e.g. "
+                        "2025-07_border_clash); cross-validation keeps each event in one fold")
     return {"article_id": article_id, "synthetic": False, **kept, **target,
             "labelled_in": f"Label Studio (imported from {export.name} by stance-labelstudio)"}
 
 
 def import_export(path: Path, article_id: str, seeds: Path, annotations: Path, labels: dict,
-                  force: bool = False, use_predictions: bool = False) -> list[Path]:
+                  force: bool = False, use_predictions: bool = False, event: str | None = None) -> list[Path]:
     """Validate the export whole, then write text, meta and annotations; return the written paths."""
     if not ARTICLE_ID.fullmatch(article_id):
         raise UserError(f"--article-id {article_id!r}: expected letters, digits, '_', '-' or '.', not starting with "
@@ -143,7 +150,7 @@ def import_export(path: Path, article_id: str, seeds: Path, annotations: Path, l
         raise UserError(f"article {article_id!r} already exists ({', '.join(existing)}); pass --force to replace it")
     for file in out:  # all three are writable regular-file paths before the first is written
         check_output_path(file)
-    meta = new_meta(out[1], article_id, meta, Path(path))
+    meta = new_meta(out[1], article_id, meta, Path(path), event)
     with atomic_writer(out[0]) as handle:
         handle.write(text)
     with atomic_writer(out[1]) as handle:
