@@ -29,6 +29,7 @@ from pipeline.core.jsonl import load_rows, read_jsonl, write_jsonl
 from pipeline.core.textio import atomic_writer, check_output_path, read_text
 from pipeline.data.articles import article_rows, load_meta, meta_path
 from pipeline.data.review import decision
+from pipeline.data.schema import check_labels
 
 ANNOTATORS = ("first", "second")
 # Provenance a real article's meta must give; title and url must be present but may be null (a stored
@@ -93,10 +94,7 @@ def check_decision(row: dict, path: Path, line: int, labels: dict, who: str) -> 
     sid = row.get("sentence_id")
     if not isinstance(sid, int) or isinstance(sid, bool) or sid < 0:
         raise DataError(path, line, f"field 'sentence_id' has value {sid!r}; expected an integer from 0")
-    for task in TASKS:
-        if row.get(task) not in labels[task]:
-            raise DataError(path, line, f"field '{task}' has value {row.get(task)!r}; expected one of: "
-                                        f"{', '.join(labels[task])}")
+    check_labels(row, path, line, labels)
     if who == "revised" and not (isinstance(row.get("note"), str) and row["note"].strip()):
         raise DataError(path, line, "field 'note' is missing; a revision must say why the decided label changed")
 

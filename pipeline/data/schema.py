@@ -42,13 +42,18 @@ def check_row(row: dict, path: Path, line: int, labels: dict[str, list[str]],
         raise DataError(path, line, f"field 'sentence_id' has value {row['sentence_id']!r}; expected an integer from 0")
     if not isinstance(row["text"], str) or not row["text"].strip():
         raise DataError(path, line, f"field 'text' has value {row['text']!r}; expected non-empty text")
+    check_labels(row, path, line, labels)
+    return row
+
+
+def check_labels(row: dict, path: Path, line, labels: dict[str, list[str]]) -> None:
+    """Each task's label is one of configs/labels.yaml's."""
     for task in TASKS:
-        if row[task] not in labels[task]:
+        if row.get(task) not in labels[task]:
             raise DataError(
                 path, line,
-                f"field '{task}' has value {row[task]!r}; expected one of: {', '.join(labels[task])}",
+                f"field '{task}' has value {row.get(task)!r}; expected one of: {', '.join(labels[task])}",
             )
-    return row
 
 
 def check_alignment(rows: list[tuple[int, dict]], sentences: list[str], path: Path, article_id: str) -> None:
