@@ -20,6 +20,7 @@ from pipeline.commands.bulk.cli import main as bulk_main  # noqa: E402
 from pipeline.commands.bulk.folder import REJECTED  # noqa: E402
 from pipeline.core.config import TASKS  # noqa: E402
 from pipeline.data.segment import split_sentences  # noqa: E402
+from pipeline.models.side_decoding import infer_claimant  # noqa: E402
 from tests.conftest import TINY_TEXT, run_cli  # noqa: E402
 
 TARGET = "Ukraine attacked the dam."
@@ -81,15 +82,19 @@ def test_labels_equal_stance_predict(ray_address, use_root, tmp_path, capsys, mo
         assert code == 0, err
         expected = [json.loads(line) for line in out.splitlines()]
         assert len(got[row["article_id"]]) == len(expected) > 0
+        claimant = infer_claimant(expected)
         for ours, theirs in zip(got[row["article_id"]], expected):
             assert theirs["source"].endswith("article.txt")
-            assert ours == flat(row["article_id"], theirs)
+            assert ours == flat(row["article_id"], theirs, claimant)
 
 
-def flat(article_id: str, record: dict) -> dict:
-    """A stance-predict record as an OUTPUT row (scores as columns, article_id for source)."""
+def flat(article_id: str, record: dict, claimant: str | None = None) -> dict:
+    """A stance-predict record as an OUTPUT row (scores as columns, article_id for source), with
+    the claimant side bulk infers from the article's records (passed as `claimant` in the tests,
+    which compute it from stance-predict's records with infer_claimant)."""
     scores = {f"{t}_{label}": p for t in TASKS for label, p in record["scores"][t].items()}
-    return {"article_id": article_id, **{k: v for k, v in record.items() if k not in ("scores", "source")}, **scores}
+    return {"article_id": article_id, **{k: v for k, v in record.items() if k not in ("scores", "source")}, **scores,
+            "target_by": claimant, "target_by_source": "inferred" if claimant else None}
 
 
 def test_killed_run_resumes_with_every_article_once(ray_address, models_root, tmp_path, capsys):
@@ -116,9 +121,41 @@ def test_killed_run_resumes_with_every_article_once(ray_address, models_root, tm
     for row in rows:
         expected = predict(row["text"], row.get("target") or TARGET, model_dir=folder)
         assert [r["text"] for r in final[row["article_id"]]] == split_sentences(row["text"])
-        assert final[row["article_id"]] == [flat(row["article_id"], record) for record in expected]
+        claimant = infer_claimant(expected)
+        assert final[row["article_id"]] == [flat(row["article_id"], record, claimant) for record in expected]
     assert run_bulk(*args) == 0  # nothing left to do
     assert "0 articles, 0 sentences, 0 rejected rows" in capsys.readouterr().err
+
+
+def test_article_columns_travel_with_their_types_from_jsonl_csv_and_parquet(ray_address, use_root, tmp_path, capsys):
+    """Fields stance-bulk does not use reach every sentence row unchanged (JSON and Parquet types,
+    CSV text); the date becomes a date; a bad date or target_by rejects its row; a given target_by
+    is the claimant, else it is inferred."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [
+        {"article_id": "j1", "text": article(1), "outlet": "AP", "date": "2024-03-05T23:10:00-05:00", "words": 120,
+         "score": 1, "tags": ["x", "y"], "target_by": "russia"},
+        {"article_id": "j2", "text": article(2), "outlet": "BBC", "date": None, "words": 80, "score": 2.5},
+        {"article_id": "j3", "text": article(3), "outlet": "AP", "date": "5 March 2024"},
+        {"article_id": "j4", "text": article(4), "target_by": "kremlin"}])
+    (folder / "b.csv").write_text('article_id,text,outlet,date,target_by\nc1,"' + article(5).replace('"', '""')
+                                  + '",TASS,2024-04-01,\nc2,"two\nlines",Reuters,,ukraine\n', encoding="utf-8")
+    pq.write_table(pa.table({"article_id": ["p1"], "text": [article(6)], "outlet": ["CNN"], "words": pa.array([7], pa.int32()),
+                             "date": pa.array([pa.scalar(1, pa.date32()).as_py()], pa.date32())}), folder / "c.parquet")
+    assert run_bulk(folder, tmp_path / "out", "--model", "baseline", "--target", TARGET) == 0
+    rows = {r["article_id"]: r for rs in output(tmp_path / "out").values() for r in rs}
+    schema = pq.read_schema(next((tmp_path / "out").glob("part-*.parquet")))
+    assert sorted(rows) == ["c1", "c2", "j1", "j2", "p1"]
+    assert schema.field("words").type == pa.int64() and schema.field("score").type == pa.float64()
+    assert schema.field("tags").type == pa.list_(pa.string()) and schema.field("date").type == pa.date32()
+    assert rows["j1"]["date"].isoformat() == "2024-03-05" and rows["j1"]["tags"] == ["x", "y"]
+    assert (rows["j1"]["target_by"], rows["j1"]["target_by_source"]) == ("russia", "given")
+    assert rows["j2"]["target_by_source"] == "inferred" and rows["j2"]["date"] is None and rows["j2"]["score"] == 2.5
+    assert rows["c1"]["outlet"] == "TASS" and rows["c1"]["words"] is None and rows["c2"]["target_by"] == "ukraine"
+    assert rows["p1"]["words"] == 7 and rows["p1"]["date"].isoformat() == "1970-01-02"
+    rejected = {r["article_id"]: r["reason"] for r in map(json.loads, open(tmp_path / "out" / REJECTED))}
+    assert "'5 March 2024' is not a date" in rejected["j3"] and "'kremlin' is not a side" in rejected["j4"]
 
 
 def test_bad_rows_are_listed_with_reasons_and_the_job_succeeds(ray_address, use_root, tmp_path, capsys):

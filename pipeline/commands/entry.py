@@ -40,3 +40,7 @@ def stance_bulk() -> None:
 
 def stance_ingest() -> None:
     _run("pipeline.commands.ingest", "main")
+
+
+def stance_summary() -> None:
+    _run("pipeline.commands.summary.cli", "main")

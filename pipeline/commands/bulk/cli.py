@@ -34,8 +34,10 @@ from pipeline.commands.bulk.cluster import (actors, check_gpus, local_gpus, quie
                                             start_ray)
 from pipeline.commands.bulk.inputs import input_files
 from pipeline.commands.bulk.plan import Labeller, check_targets, plan, read_articles, scan, segment
-from pipeline.commands.bulk.folder import REJECTED, check_output, prepare, write_rejected
-from pipeline.commands.bulk.sink import ArticleSink, record_schema
+from pipeline.commands.bulk.folder import REJECTED, check_output, check_parts, prepare, write_rejected
+from pipeline.commands.bulk.columns import article_schema
+from pipeline.commands.bulk.schema import part_schema
+from pipeline.commands.bulk.sink import ArticleSink
 from pipeline.core.config import params
 from pipeline.core.errors import UserError, cli
 from pipeline.data.schema import check_target
@@ -48,8 +50,9 @@ log = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cfg = params("predict")
     parser = argparse.ArgumentParser(prog="stance-bulk", description=__doc__.splitlines()[0])
-    parser.add_argument("input", metavar="INPUT", help="a JSONL or Parquet file, or a folder of them: one article "
-                        "a row with article_id, text and optionally target")
+    parser.add_argument("input", metavar="INPUT", help="a JSONL, CSV or Parquet file, or a folder of them: one "
+                        "article a row with article_id, text, optionally target and target_by; other fields "
+                        "(outlet, date, url, ...) are carried to OUTPUT")
     parser.add_argument("output", metavar="OUTPUT", help="folder of Parquet files, one row a sentence")
     parser.add_argument("--model", default=cfg["model"], choices=MODELS, help=f"(default: {cfg['model']})")
     parser.add_argument("--model-dir", type=Path, help="a saved model folder instead of models/<--model>")
@@ -74,19 +77,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def label(args, items: list[dict], folder: Path, sink: ArticleSink) -> None:
+def label(args, items: list[dict], folder: Path, sink: ArticleSink, columns: bytes) -> None:
     """Read, segment, label and write the chosen articles: one Ray Data pipeline, streamed."""
     cfg, (workers, per_cpu, per_gpu, cpus) = params("bulk"), actors(args.workers, args.gpus_per_worker)
     log.info("labelling in %d read tasks with %d actors (%.2g CPUs, %g GPUs each)", len(items), workers, per_cpu, per_gpu)
     # Reading and segmenting ask for no CPU, so they run beside the actors however many there are.
     light = {"num_cpus": 0, "compute": ray.data.TaskPoolStrategy(size=max(1, cpus))}
     ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.flat_map(read_articles, fn_kwargs={"default_target": args.target}, **light)
+    ds = ds.flat_map(read_articles, fn_kwargs={"default_target": args.target, "columns": columns}, **light)
     # Blocks of a few articles, so segmenting and labelling spread over every actor.
     ds = ds.repartition(target_num_rows_per_block=cfg["articles_per_batch"]).map(segment, **light)
     ds = ds.map_batches(Labeller, batch_size=cfg["articles_per_batch"], batch_format="pyarrow",
                         fn_constructor_kwargs={"folder": str(folder), "device": "cuda" if per_gpu else "cpu",
-                                               "batch_size": args.batch_size, "schema": sink.schema},
+                                               "batch_size": args.batch_size},
                         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=per_cpu, num_gpus=per_gpu)
     ds.write_datasink(sink, ray_remote_args={"num_cpus": 0})
 
@@ -105,14 +108,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         quiet_task_errors()
         run, done, lock = prepare(out, model.name)
-        sink = ArticleSink(out, run, record_schema(model.labels), cfg["articles_per_file"])
         rows = [dict(row) for row in ray.data.from_items([{"path": f} for f in files],
                                                           override_num_blocks=len(files)).flat_map(scan).iter_rows()]
-        items, rejected, skipped = plan(rows, files, done, cfg["articles_per_task"])
+        columns = article_schema([r["types"] for r in rows if r["row"] == 0], model.labels)
+        schema = part_schema(model.labels, model.name, columns)
+        check_parts(out, schema)
+        sink = ArticleSink(out, run, schema, cfg["articles_per_file"])
+        items, rejected, skipped = plan([r for r in rows if r["row"] != 0], files, done, cfg["articles_per_task"])
         check_targets(skipped, done, args.target, out)
         write_rejected(out, rejected)
         if items:
-            label(args, items, folder, sink)
+            label(args, items, folder, sink, columns.serialize().to_pybytes())
     except Exception as err:
         if isinstance(err, (UserError, OSError)) and not isinstance(err, RayError):
             raise

@@ -94,6 +94,20 @@ def done_ids(folder: Path, model_name: str) -> dict[str, set[str]]:
     return done
 
 
+def check_parts(folder: Path, schema: pa.Schema) -> None:
+    """OUTPUT's parts must have this run's layout (version, columns, types): one archive, one shape."""
+    for path in sorted(folder.glob("part-*.parquet"))[:1]:  # every part was checked against the first
+        try:
+            found = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as err:
+            raise UserError(f"{path}: not a readable output file ({str(err).splitlines()[0]}); "
+                            "move it away to label its articles again") from None
+        if not found.equals(schema, check_metadata=False) or found.metadata != schema.metadata:
+            raise UserError(f"{folder}: holds labels written by an earlier stance-bulk or from input with other "
+                            f"fields or types ({path.name} has {len(found)} columns, this run writes {len(schema)}); "
+                            "use another OUTPUT folder")
+
+
 def write_rejected(folder: Path, rejected: list[dict]) -> None:
     """OUTPUT/_rejected.jsonl: every row of INPUT this run could not label, with the reason."""
     with atomic_writer(folder / REJECTED) as handle:

@@ -1,10 +1,12 @@
-"""`stance-bulk`'s input: JSONL or Parquet files of articles, read row by row with bad rows named.
+"""`stance-bulk`'s input: JSONL, CSV or Parquet files of articles, read row by row with bad rows named.
 
-A row is an article: `article_id`, `text` and optionally `target`. A row that cannot be labelled
-(not JSON, no article_id, no text, an empty or too long target, text that is not valid UTF-8) is
+A row is an article: `article_id`, `text`, optionally `target` and `target_by` (the side making
+the target claim), and any other fields (outlet, date, url, ...), which travel to the output
+(pipeline/commands/bulk/columns.py). A row that cannot be labelled (not JSON, no article_id, no
+text, an empty or too long target, a date that does not parse, text that is not valid UTF-8) is
 returned with a `reason` instead of failing the job. Each row also carries where it lies (`pos`:
-the byte offset of its line in JSONL, its row group in Parquet), so the labelling pass reads only
-the rows it needs and a big file splits into many small Ray tasks.
+the byte offset of its line in JSONL or its record in CSV, its row group in Parquet), so the
+labelling pass reads only the rows it needs and a big file splits into many small Ray tasks.
 """
 from __future__ import annotations
 
@@ -15,17 +17,18 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.commands.bulk.columns import USED
+from pipeline.commands.bulk.csv_rows import csv_rows
 from pipeline.commands.bulk.rows import EMPTY, check_row
 from pipeline.core.config import params
 from pipeline.core.errors import UserError
 from pipeline.core.textio import BOM
 
-SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
-FIELDS = ("article_id", "text", "target")
+SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 def input_files(path: str | Path, output: str | Path) -> list[Path]:
-    """INPUT's files in a fixed order (a file, or a folder's *.jsonl/*.json/*.parquet, recursively,
+    """INPUT's files in a fixed order (a file, or a folder's *.jsonl/*.json/*.csv/*.parquet, recursively,
     leaving out OUTPUT's own files when OUTPUT lies inside INPUT), each checked readable now: a
     missing or unreadable INPUT is one line, before any work starts."""
     path, output = Path(path), Path(output).resolve()
@@ -36,10 +39,10 @@ def input_files(path: str | Path, output: str | Path) -> list[Path]:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES
                                                  and not p.resolve().is_relative_to(output))
     if not files:
-        raise UserError(f"{path}: no .jsonl, .json or .parquet file to read")
+        raise UserError(f"{path}: no .jsonl, .json, .csv or .parquet file to read")
     for file in files:
         if file.suffix not in SUFFIXES:
-            raise UserError(f"{file}: expected a .jsonl, .json or .parquet file of articles")
+            raise UserError(f"{file}: expected a .jsonl, .json, .csv or .parquet file of articles")
         try:
             if SUFFIXES[file.suffix] == "parquet":
                 pq.ParquetFile(file).metadata
@@ -52,7 +55,7 @@ def input_files(path: str | Path, output: str | Path) -> list[Path]:
     return files
 
 
-def _jsonl_row(raw: bytes, limit: int) -> dict:
+def _jsonl_row(raw: bytes, limit: int, date_column: str) -> dict:
     if len(raw) > limit:
         return EMPTY | {"reason": f"line is longer than {limit:,} bytes (predict.max_line_bytes)"}
     try:
@@ -65,7 +68,7 @@ def _jsonl_row(raw: bytes, limit: int) -> dict:
         return EMPTY | {"reason": f"not valid JSON ({err})"}
     if not isinstance(values, dict):
         return EMPTY | {"reason": f"a JSON {type(values).__name__}; expected an object with article_id and text"}
-    return check_row(values)
+    return check_row(values, date_column)
 
 
 def _read_line(handle, limit: int) -> bytes:
@@ -77,20 +80,19 @@ def _read_line(handle, limit: int) -> bytes:
     return raw
 
 
-def jsonl_rows(path: str, wanted: list[tuple[int, int]] | None = None) -> Iterator[dict]:
+def jsonl_rows(path: str, limit: int, date_column: str, wanted: list[tuple[int, int]] | None = None) -> Iterator[dict]:
     """Rows of a JSONL file (row = line number; blank lines are skipped), or only `wanted` (row, pos)."""
-    limit = params("predict")["max_line_bytes"]
     with open(path, "rb") as handle:
         if wanted is not None:
             for row, pos in wanted:
                 handle.seek(pos)
-                yield {"file": path, "row": row, "pos": pos} | _jsonl_row(_body(_read_line(handle, limit), pos), limit)
+                yield {"file": path, "row": row, "pos": pos} | _jsonl_row(_body(_read_line(handle, limit), pos), limit, date_column)
             return
         row, pos = 0, 0
         while raw := _read_line(handle, limit):
             row, start, pos = row + 1, pos, handle.tell()
             if (body := _body(raw, start)).strip():
-                yield {"file": path, "row": row, "pos": start} | _jsonl_row(body, limit)
+                yield {"file": path, "row": row, "pos": start} | _jsonl_row(body, limit, date_column)
 
 
 def _body(raw: bytes, pos: int) -> bytes:
@@ -108,10 +110,10 @@ def _column(table: pa.Table, name: str) -> list:
     return column.to_pylist()
 
 
-def parquet_rows(path: str, wanted: list[tuple[int, int]] | None = None) -> Iterator[dict]:
+def parquet_rows(path: str, date_column: str, wanted: list[tuple[int, int]] | None = None) -> Iterator[dict]:
     """Rows of a Parquet file (row = 1-based row number; pos = its row group), or only `wanted`."""
     handle = pq.ParquetFile(path)
-    columns = [f for f in FIELDS if f in handle.schema_arrow.names]
+    extra = [name for name in handle.schema_arrow.names if name not in USED]
     starts = [0]
     for group in range(handle.num_row_groups):
         starts.append(starts[-1] + handle.metadata.row_group(group).num_rows)
@@ -121,14 +123,18 @@ def parquet_rows(path: str, wanted: list[tuple[int, int]] | None = None) -> Iter
         for row, group in wanted:
             by_group.setdefault(group, set()).add(row)
     for group, rows in sorted(by_group.items()):
-        table = handle.read_row_group(group, columns=columns)
-        values = {name: _column(table, name) for name in FIELDS}
+        table = handle.read_row_group(group)
+        values = {name: _column(table, name) for name in USED} | {name: table.column(name).to_pylist() for name in extra}
         for index in range(table.num_rows):
             row = starts[group] + index + 1
             if rows is None or row in rows:
-                yield {"file": path, "row": row, "pos": group} | check_row({k: v[index] for k, v in values.items()})
+                yield {"file": path, "row": row, "pos": group} | check_row({k: v[index] for k, v in values.items()},
+                                                                           date_column)
 
 
 def read_rows(path: str, wanted: list[tuple[int, int]] | None = None) -> Iterator[dict]:
-    kind = SUFFIXES[Path(path).suffix]
-    yield from (jsonl_rows if kind == "jsonl" else parquet_rows)(path, wanted)
+    kind, limit, date_column = SUFFIXES[Path(path).suffix], params("predict")["max_line_bytes"], params("bulk")["date_column"]
+    if kind == "parquet":
+        yield from parquet_rows(path, date_column, wanted)
+    else:
+        yield from (jsonl_rows if kind == "jsonl" else csv_rows)(path, limit, date_column, wanted)

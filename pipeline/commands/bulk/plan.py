@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.commands.bulk.cluster import task_error
+from pipeline.commands.bulk.columns import USED, FileTypes, article_table, pack
 from pipeline.commands.bulk.inputs import SUFFIXES, read_rows
+from pipeline.commands.bulk.schema import label_fields
 from pipeline.commands.bulk.sink import flat_record
 from pipeline.core.config import params
 from pipeline.core.errors import UserError
@@ -22,12 +25,17 @@ from pipeline.data.segment import split_sentences
 from pipeline.api import batch_size_for
 from pipeline.inference import label_stream
 from pipeline.models import load_model
+from pipeline.models.side_decoding import infer_claimant
+
+SCANNED = ("file", "row", "pos", "article_id", "target", "reason")
 
 
 class Labeller:
-    """A Ray actor: loads the model once, labels each article of a batch through label_stream."""
+    """A Ray actor: loads the model once, labels each article of a batch through label_stream and
+    names its claimant side: the row's target_by, else the side inferred from the labels
+    (side_decoding.infer_claimant; for stance-summary, whatever decode.infer_claimant says)."""
 
-    def __init__(self, folder: str, device: str, batch_size: int | None, schema: pa.Schema):
+    def __init__(self, folder: str, device: str, batch_size: int | None):
         os.environ.setdefault("STANCE_THREADS", "1")  # one ONNX Runtime thread an actor (an actor takes one CPU)
         try:
             self.model = load_model(Path(folder), device)
@@ -35,19 +43,23 @@ class Labeller:
             self.model, self.error = None, task_error(err)
             return
         self.batch_size, self.chunk_size = batch_size_for(self.model, batch_size), params("predict")["chunk_size"]
-        self.type = pa.list_(pa.struct(list(schema)))
+        self.type = pa.list_(pa.struct(label_fields(self.model.labels)))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         if self.model is None:
             raise self.error
-        ids, targets, texts = (batch.column(name).to_pylist() for name in ("article_id", "target", "sentences"))
+        ids, targets, sides, texts = (batch.column(name).to_pylist()
+                                      for name in ("article_id", "target", "target_by", "sentences"))
         try:
-            records = [[flat_record(article_id, r) for r in label_stream(self.model, sentences, target, None,
-                                                                         self.batch_size, self.chunk_size)]
-                       for article_id, target, sentences in zip(ids, targets, texts)]
+            records = [self.article(*values) for values in zip(ids, targets, sides, texts)]
         except Exception as err:
             raise task_error(err) from None
-        return pa.table({"article_id": ids, "records": pa.array(records, type=self.type)})
+        return pa.table({"article_id": ids, "records": pa.array(records, type=self.type), "meta": batch.column("meta")})
+
+    def article(self, article_id: str, target: str, side: str | None, sentences: list[str]) -> list[dict]:
+        records = list(label_stream(self.model, sentences, target, side, self.batch_size, self.chunk_size))
+        claimant = (side, "given") if side else (infer_claimant(records), "inferred") if records else (None, None)
+        return [flat_record(article_id, r, *claimant) for r in records]
 
 
 def read_error(path: str, err: Exception) -> Exception:
@@ -58,28 +70,41 @@ def read_error(path: str, err: Exception) -> Exception:
 
 
 def scan(item: dict) -> list[dict]:
+    """INPUT's rows of one file (what plan needs of each), then one row (row 0) with the types of
+    the file's article columns."""
+    path, types = item["path"], FileTypes(params("bulk")["date_column"])
     try:
-        return [{k: row[k] for k in ("file", "row", "pos", "article_id", "target", "reason")}
-                for row in read_rows(item["path"])]
+        parquet, out = SUFFIXES[Path(path).suffix] == "parquet", []
+        if parquet:
+            types.add_arrow(pa.schema([f for f in pq.read_schema(path) if f.name not in USED]))
+        for row in read_rows(path):
+            if not parquet and not row["reason"]:
+                types.add(row["meta"])
+            out.append({k: row[k] for k in SCANNED} | {"types": None})
     except Exception as err:
-        raise read_error(item["path"], err) from None
+        raise read_error(path, err) from None
+    return out + [{"file": path, "row": 0, "pos": 0, "article_id": None, "target": None, "reason": None,
+                   "types": types.dump()}]
 
 
-def read_articles(item: dict, default_target: str) -> Iterator[dict]:
-    """The rows the plan picked, read again; INPUT must not change meanwhile."""
+def read_articles(item: dict, default_target: str, columns: bytes) -> Iterator[dict]:
+    """The rows the plan picked, read again (INPUT must not change meanwhile), their article
+    columns packed in OUTPUT's types."""
     wanted = [(int(r), int(p)) for r, p in zip(item["rows"], item["pos"])]
+    schema = pa.ipc.read_schema(pa.py_buffer(columns))
     try:
         for row, expected in zip(read_rows(item["path"], wanted), item["ids"]):
             if row["reason"] or row["article_id"] != expected:
                 raise UserError(f"{row['file']}: row {row['row']} changed during the run; run stance-bulk again")
-            yield {"article_id": row["article_id"], "target": row["target"] or default_target, "text": row["text"]}
+            yield {"article_id": row["article_id"], "target": row["target"] or default_target, "text": row["text"],
+                   "target_by": row["target_by"], "meta": pack(article_table([row["meta"]], schema)) if schema else b""}
     except Exception as err:
         raise read_error(item["path"], err) from None
 
 
 def segment(row: dict) -> dict:
     """An article's sentences, segmented as `stance-predict` segments a file."""
-    return {"article_id": row["article_id"], "target": row["target"], "sentences": split_sentences(row["text"])}
+    return {k: row[k] for k in ("article_id", "target", "target_by", "meta")} | {"sentences": split_sentences(row["text"])}
 
 
 def plan(rows: list[dict], files: list[str], done: dict, per_task: int) -> tuple[list[dict], list[dict], list[dict]]:

@@ -1,14 +1,19 @@
-"""`stance-bulk`'s row check: an INPUT row's article_id, text and target, or why it cannot be labelled.
+"""`stance-bulk`'s row check: an INPUT row's article_id, text, target, claimant side and article
+columns, or why it cannot be labelled.
 
-A row that cannot be labelled (no article_id, no text, an empty or too long target, a value that is
-not valid UTF-8) gets a `reason` and goes to OUTPUT's rejected rows instead of failing the job.
+A row that cannot be labelled (no article_id, no text, an empty or too long target, a target_by
+that is not a side, a date that does not parse, a value that is not valid UTF-8) gets a `reason`
+and goes to OUTPUT's rejected rows instead of failing the job.
 """
 from __future__ import annotations
 
+from pipeline.commands.bulk.columns import USED, parse_date
+from pipeline.core.config import label_sets
 from pipeline.core.errors import UserError
-from pipeline.data.schema import check_target
+from pipeline.data.schema import check_target, side_labels
 
-EMPTY = {"article_id": None, "text": None, "target": None, "reason": None}
+EMPTY = {"article_id": None, "text": None, "target": None, "target_by": None, "reason": None, "meta": {}}
+SIDES = tuple(side_labels(label_sets()))
 
 
 def _string(value, field: str) -> tuple[str | None, str | None]:
@@ -24,8 +29,9 @@ def _string(value, field: str) -> tuple[str | None, str | None]:
     return None, f"field '{field}' has a {type(value).__name__}; expected a string"
 
 
-def check_row(values: dict) -> dict:
-    """article_id, text and target (None: the command's) of one row, or a `reason` it is rejected."""
+def check_row(values: dict, date_column: str = "date") -> dict:
+    """article_id, text, target (None: the command's), target_by (None: to infer) and the other
+    fields (`meta`, the date parsed) of one row, or a `reason` it is rejected."""
     out = dict(EMPTY)
     article_id = values.get("article_id")
     if isinstance(article_id, int) and not isinstance(article_id, bool):
@@ -50,4 +56,30 @@ def check_row(values: dict) -> dict:
             out["target"] = check_target(target, "field 'target'")
         except UserError as err:
             return out | {"reason": str(err)}
-    return out | {"text": text}
+    side = values.get("target_by")
+    if side is not None and side != "" and side != b"":
+        side, out["reason"] = _string(side, "target_by")
+        if out["reason"]:
+            return out
+        if side not in SIDES:
+            return out | {"reason": f"field 'target_by' {side[:40]!r} is not a side; expected one of {', '.join(SIDES)}"}
+    else:
+        side = None
+    meta, reason = article_fields(values, date_column)
+    return out | ({"reason": reason} if reason else {"text": text, "target_by": side, "meta": meta})
+
+
+def article_fields(values: dict, date_column: str) -> tuple[dict, str | None]:
+    """The fields stance-bulk does not use (the date parsed, text checked), or why the row is rejected."""
+    meta = {}
+    for name, value in values.items():
+        if name in USED:
+            continue
+        if name == date_column:
+            value, reason = parse_date(value)
+        else:
+            value, reason = _string(value, name) if isinstance(value, str) else (value, None)
+        if reason:
+            return {}, reason
+        meta[name] = value
+    return meta, None

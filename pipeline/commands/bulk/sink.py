@@ -1,7 +1,9 @@
 """`stance-bulk`'s writer: whole articles in Parquet files that appear complete or not at all.
 
-Each labelling result is one row per article (its sentences nested), so Ray never splits an
-article between blocks; a write task flattens its articles to one row a sentence, writes
+Each labelling result is one row per article (its sentences nested, its article columns packed),
+so Ray never splits an article between blocks; a write task flattens its articles to one row a
+sentence in the layout of pipeline/commands/bulk/schema.py (the article columns repeated on each
+of its sentences), writes
 `.part-*.tmp`, fsyncs it and renames it to `part-<run>-<n>.parquet`. A file under a `part-` name
 is therefore complete and holds only whole articles (pipeline/commands/bulk/folder.py reads the
 ids already done from them). A write task of an older run (still finishing after its driver was
@@ -14,31 +16,39 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from ray.data import Datasink
 from ray.data.block import BlockAccessor
 
 from pipeline.commands.bulk.cluster import task_error
+from pipeline.commands.bulk.columns import unpack
 from pipeline.core.config import TASKS
 from pipeline.api import score_columns
 
 
-
-def record_schema(labels: dict[str, list[str]]) -> pa.Schema:
-    """One output row a sentence: `stance-predict --format jsonl`'s fields, article_id for source,
-    the scores as one column per task and label (as in its CSV)."""
-    scores = [pa.field(name, pa.float64()) for name in score_columns(labels)]
-    return pa.schema([pa.field("article_id", pa.string()), pa.field("sentence_id", pa.int64()),
-                      pa.field("text", pa.string()), *(pa.field(task, pa.string()) for task in TASKS), *scores,
-                      pa.field("truncated", pa.bool_()), pa.field("model", pa.string()), pa.field("target", pa.string())])
-
-
-def flat_record(article_id: str, record: dict) -> dict:
-    """A label_stream record as one output row."""
+def flat_record(article_id: str, record: dict, target_by: str | None, source: str | None) -> dict:
+    """A label_stream record as one output row, with the article's claimant side and where it came from."""
     values = [p for task in TASKS for p in record["scores"][task].values()]
     scores = dict(zip(score_columns(record["scores"]), values))
-    return {"article_id": article_id, **{k: v for k, v in record.items() if k != "scores"}, **scores}
+    return {"article_id": article_id, **{k: v for k, v in record.items() if k != "scores"}, **scores,
+            "target_by": target_by, "target_by_source": source}
+
+
+def sentence_table(articles: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Articles (nested records, packed article columns) as one row a sentence of `schema`."""
+    records = articles.column("records")
+    sentences = pa.Table.from_struct_array(pa.concat_arrays([chunk.flatten() for chunk in records.chunks]))
+    extra = schema.names[len(sentences.column_names):]
+    if extra:
+        meta = pa.concat_tables([unpack(raw) for raw in articles.column("meta").to_pylist()])
+        lengths = pc.list_value_length(records).to_numpy(zero_copy_only=False)
+        repeated = meta.take(pa.array(np.repeat(np.arange(len(lengths)), lengths)))
+        for name in extra:
+            sentences = sentences.append_column(name, repeated.column(name))
+    return sentences.cast(schema)
 
 
 class ArticleSink(Datasink):
@@ -57,12 +67,12 @@ class ArticleSink(Datasink):
         tables = [t for t in tables if t.num_rows]
         if not tables:
             return {"articles": 0, "sentences": 0}
-        records = pa.concat_tables(tables).column("records")
-        sentences = pa.Table.from_struct_array(pa.concat_arrays([chunk.flatten() for chunk in records.chunks]))
+        articles = pa.concat_tables(tables)
+        sentences = sentence_table(articles, self.schema)
         name = f"part-{self.run}-{ctx.task_idx:06d}-{uuid.uuid4().hex[:8]}.parquet"
         tmp = os.path.join(self.folder, f".{name}.tmp")
         try:
-            pq.write_table(sentences.cast(self.schema), tmp)
+            pq.write_table(sentences, tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             if Path(self.folder, ".run").read_text(encoding="utf-8") != self.run:  # a newer run owns OUTPUT
@@ -73,7 +83,7 @@ class ArticleSink(Datasink):
             with contextlib.suppress(OSError):  # gone, or OUTPUT itself is
                 os.unlink(tmp)
             raise task_error(err, tmp) from None
-        return {"articles": len(records), "sentences": sentences.num_rows}
+        return {"articles": articles.num_rows, "sentences": sentences.num_rows}
 
     def on_write_complete(self, write_result) -> None:
         for result in write_result.write_returns:
