@@ -61,14 +61,21 @@ def scans(con, archive: Archive, keys: list[str], key_sql: list[str], cfg: dict,
           count(*) FILTER (WHERE speaker <> target_by AND speaker IN {sides} AND stance <> 'deny') AS other_side_sentences
         FROM {base} GROUP BY ALL ORDER BY {g} NULLS LAST""", keys)
     counts = _query(con, f"SELECT {g}, speaker, stance, role, count(*) AS n FROM {base} GROUP BY ALL", keys)
-    best = _query(con, f"""
+    # Rank on ids alone, then fetch the text and link of the winners only: sorting every candidate
+    # with its text took two thirds of the time and most of the memory at 10 million rows.
+    ranked = f"""
         SELECT {g}, speaker AS side, role, row_number() OVER (PARTITION BY {g}, speaker, role
-                 ORDER BY score DESC, article_id, sentence_id) AS rank,
-               article_id, sentence_id, text, url, score AS confidence
-        FROM (SELECT {aliased}, speaker, role, article_id, sentence_id, text, {url} AS url,
+                 ORDER BY score DESC, article_id, sentence_id) AS rank, article_id, sentence_id, score
+        FROM (SELECT {aliased}, speaker, role, article_id, sentence_id,
                      CASE role WHEN 'claim' THEN role_claim ELSE role_rebuttal END AS score
               FROM parts WHERE role IN ('claim', 'rebuttal') AND speaker IN {sides})
-        QUALIFY rank <= {int(top)} ORDER BY {g} NULLS LAST, side, role, rank""", keys)
+        QUALIFY rank <= {int(top)}"""
+    best = _query(con, f"""
+        SELECT {", ".join(f"r.g{i}" for i in range(len(keys)))}, r.side, r.role, r.rank, r.article_id, r.sentence_id,
+               p.text, p.url, r.score AS confidence
+        FROM ({ranked}) r JOIN (SELECT article_id, sentence_id, text, {url} AS url FROM parts) p
+          ON p.article_id = r.article_id AND p.sentence_id = r.sentence_id
+        ORDER BY {", ".join(f"r.g{i}" for i in range(len(keys)))} NULLS LAST, r.side, r.role, r.rank""", keys)
     return groups, counts, best
 
 
