@@ -5,8 +5,8 @@ in bounded memory (spilling to disk past `summary.memory_limit`), and hands back
 tables: no Python object is made per sentence. Three queries per grouping: one for the group,
 article and claimant counts, one for the speaker x stance x role counts (speaker shares, stance
 by side and roles come from it), and the top sentences (ranked on ids, then the winners' text
-read). Polars or Arrow compute would do the
-sums too; DuckDB also gives the top-N per partition (QUALIFY) and spilling without hand-written code.
+read). Polars or Arrow compute would do the sums too; DuckDB also gives the top-N per partition
+(QUALIFY) and spilling without hand-written code.
 """
 from __future__ import annotations
 
