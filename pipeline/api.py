@@ -1,11 +1,11 @@
 """The public Python API and the product defaults shared by the commands: `predict`, the project's
-model folders, batch sizes and flat score columns. Nothing in training imports this module, so
-editing it retrains nothing."""
+model folders and batch sizes. Nothing in training imports this module, so editing it retrains
+nothing."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.core.config import ROOT, TASKS, params
+from pipeline.core.config import ROOT, params
 from pipeline.core.errors import UserError
 from pipeline.data.schema import check_target
 from pipeline.data.segment import split_sentences
@@ -13,11 +13,6 @@ from pipeline.inference import label_stream
 from pipeline.models import TYPES, load_model
 
 MODELS = tuple(TYPES)
-
-
-def score_columns(labels: dict[str, list[str]]) -> list[str]:
-    """Per-label score columns of flat output (CSV, `stance-bulk` Parquet): `<task>_<label>`."""
-    return [f"{task}_{label}" for task in TASKS for label in labels[task]]
 
 
 def model_folder(name: str) -> Path:

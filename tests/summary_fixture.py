@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.commands.bulk.schema import part_schema, score_names
+from pipeline.commands.bulk.schema import part_schema
+from pipeline.core.scores import score_columns
 from pipeline.core.config import label_sets
 
 ARTICLE_COLUMNS = pa.schema([pa.field("outlet", pa.string()), pa.field("date", pa.date32()),
@@ -39,7 +40,7 @@ def random_rows(seed: int = 7, articles: int = 40) -> list[dict]:
                        truncated=False)
             for task in ("speaker", "stance", "role"):
                 row[task] = rng.choice(sets[task])
-            for name in score_names(sets):
+            for name in score_columns(sets):
                 row[name] = round(rng.random(), 4)
             row["role_claim"] = round(rng.choice([0.5, 0.75, rng.random()]), 4)  # ties, broken by id
             rows.append(row)

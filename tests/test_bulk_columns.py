@@ -47,14 +47,14 @@ def test_dates_parse_to_the_date_as_written(value, expected):
 
 @pytest.mark.parametrize("value", ["5 March 2024", "2024-13-01", 20240305, "2024/03/05"])
 def test_a_date_that_does_not_parse_rejects_its_row(value):
-    row = check_row({"article_id": "a", "text": "t", "date": value})
+    row = check_row({"article_id": "a", "text": "t", "date": value}, "date")
     assert "is not a date (expected YYYY-MM-DD" in row["reason"]
 
 
 def test_target_by_must_be_a_side_and_empty_means_not_given():
-    assert check_row({"article_id": "a", "text": "t", "target_by": ""})["reason"] is None
-    assert "is not a side" in check_row({"article_id": "a", "text": "t", "target_by": "Kremlin"})["reason"]
-    assert check_row({"article_id": "a", "text": "t", "target_by": b"ukraine"})["target_by"] == "ukraine"
+    assert check_row({"article_id": "a", "text": "t", "target_by": ""}, "date")["reason"] is None
+    assert "is not a side" in check_row({"article_id": "a", "text": "t", "target_by": "Kremlin"}, "date")["reason"]
+    assert check_row({"article_id": "a", "text": "t", "target_by": b"ukraine"}, "date")["target_by"] == "ukraine"
 
 
 def test_types_unify_over_files_and_disagreeing_fields_become_text(caplog):

@@ -44,8 +44,10 @@ svg.chart{display:block;margin:.4rem 0 .8rem}svg.chart text{font-size:12px;font-
 """
 
 
-def _colour(task: str, labels: dict[str, list[str]], label: str) -> str:
-    palette = PALETTE[task]
+def colour(task: str, labels: dict[str, list[str]], label: str, palettes: dict[str, list[str]] = PALETTE) -> str:
+    """A label's colour: its position in configs/labels.yaml's list, in `palettes[task]` (the last
+    colour for a label not in the list)."""
+    palette = palettes[task]
     index = labels[task].index(label) if label in labels[task] else len(palette) - 1
     return palette[index % len(palette)]
 
@@ -56,8 +58,8 @@ def badge(task: str, label: str, score: float | None, labels: dict, low_confiden
     conf = f'<span class="conf">{score:.2f}{"?" if low else ""}</span>' if score is not None else ""
     title = f"{task}: {label}" + (f", confidence {score:.2f}" if score is not None else "")
     title += f" (below {low_confidence:g}: low confidence)" if low else ""
-    colour = _colour(task, labels, label)  # a low-confidence badge is outlined (dashed) instead of filled
-    style = f"color:{colour};border-color:{colour}" if low else f"background-color:{colour}"
+    fill = colour(task, labels, label)  # a low-confidence badge is outlined (dashed) instead of filled
+    style = f"color:{fill};border-color:{fill}" if low else f"background-color:{fill}"
     return (f'<span class="badge {task}{" low" if low else ""}" data-task="{task}" title="{escape(title)}" '
             f'style="{style}">{escape(label)}{conf}</span>')
 
@@ -68,7 +70,7 @@ def sentence_item(record: dict, labels: dict, low_confidence: float) -> str:
     if record.get("truncated"):
         badges += '<span class="badge cut" title="the model saw only the start of this sentence">cut</span>'
     data = " ".join(f'data-{t}="{escape(record[t])}"' for t in TASKS)
-    return (f'<li class="sentence" {data} style="border-left-color:{_colour("speaker", labels, record["speaker"])}">'
+    return (f'<li class="sentence" {data} style="border-left-color:{colour("speaker", labels, record["speaker"])}">'
             f'<span class="sid">{int(record["sentence_id"])}</span>{badges}'
             f'<p class="text">{escape(record["text"])}</p></li>')
 
@@ -88,7 +90,7 @@ def chart(records: list[dict], labels: dict) -> str:
             if n:
                 w = n * scale
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{height - 4}" '
-                             f'fill="{_colour("stance", labels, stance)}"><title>{escape(speaker)}, '
+                             f'fill="{colour("stance", labels, stance)}"><title>{escape(speaker)}, '
                              f'{escape(stance)}: {n}</title></rect>')
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{y + 14}" text-anchor="middle" fill="#fff">{n}</text>')
                 x += w

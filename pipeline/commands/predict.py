@@ -29,8 +29,9 @@ from pipeline.commands.html_view import render
 from pipeline.commands.text_inputs import gather, read_lines, sentences
 from pipeline.core.config import TASKS, params
 from pipeline.core.errors import UserError, cli, drop_stdout
+from pipeline.core.scores import score_columns
 from pipeline.data.schema import check_target
-from pipeline.api import MODELS, batch_size_for, model_folder, score_columns
+from pipeline.api import MODELS, batch_size_for, model_folder
 from pipeline.inference import label_stream
 from pipeline.models import DEVICES, load_model
 from pipeline.models.side_decoding import SIDES

@@ -8,12 +8,11 @@ and goes to OUTPUT's rejected rows instead of failing the job.
 from __future__ import annotations
 
 from pipeline.commands.bulk.columns import USED, parse_date
-from pipeline.core.config import label_sets
 from pipeline.core.errors import UserError
-from pipeline.data.schema import check_target, side_labels
+from pipeline.data.schema import check_target
+from pipeline.models.side_decoding import SIDES
 
 EMPTY = {"article_id": None, "text": None, "target": None, "target_by": None, "reason": None, "meta": {}}
-SIDES = tuple(side_labels(label_sets()))
 
 
 def _string(value, field: str) -> tuple[str | None, str | None]:
@@ -29,7 +28,7 @@ def _string(value, field: str) -> tuple[str | None, str | None]:
     return None, f"field '{field}' has a {type(value).__name__}; expected a string"
 
 
-def check_row(values: dict, date_column: str = "date") -> dict:
+def check_row(values: dict, date_column: str) -> dict:
     """article_id, text, target (None: the command's), target_by (None: to infer) and the other
     fields (`meta`, the date parsed) of one row, or a `reason` it is rejected."""
     out = dict(EMPTY)

@@ -13,20 +13,17 @@ import json
 import pyarrow as pa
 
 from pipeline.core.config import TASKS
+from pipeline.core.scores import score_columns
 
 SCHEMA_KEY = b"stance_bulk"
 # 2: article-level input columns travel with the labels; target_by and target_by_source added.
 SCHEMA_VERSION = 2
 
 
-def score_names(labels: dict[str, list[str]]) -> list[str]:
-    return [f"{task}_{label}" for task in TASKS for label in labels[task]]
-
-
 def label_fields(labels: dict[str, list[str]]) -> list[pa.Field]:
     """The columns stance-bulk itself writes, in order."""
     return [pa.field("article_id", pa.string()), pa.field("sentence_id", pa.int64()), pa.field("text", pa.string()),
-            *(pa.field(task, pa.string()) for task in TASKS), *(pa.field(n, pa.float64()) for n in score_names(labels)),
+            *(pa.field(task, pa.string()) for task in TASKS), *(pa.field(n, pa.float64()) for n in score_columns(labels)),
             pa.field("truncated", pa.bool_()), pa.field("model", pa.string()), pa.field("target", pa.string()),
             pa.field("target_by", pa.string()), pa.field("target_by_source", pa.string())]
 

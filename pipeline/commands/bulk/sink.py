@@ -26,7 +26,7 @@ from ray.data.block import BlockAccessor
 from pipeline.commands.bulk.cluster import task_error
 from pipeline.commands.bulk.columns import unpack
 from pipeline.core.config import TASKS
-from pipeline.api import score_columns
+from pipeline.core.scores import score_columns
 
 
 def flat_record(article_id: str, record: dict, target_by: str | None, source: str | None) -> dict:

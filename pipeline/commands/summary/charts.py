@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
+from pipeline.commands import html_view
+
 # Okabe-Ito colours per label position (labels come from configs/labels.yaml) and for the balance.
 PALETTE = {
     "speaker": ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#999999", "#F0E442", "#0072B2", "#D55E00"],
@@ -28,9 +30,7 @@ WIDTH, BAR, ROW, HEIGHT = 720, 620, 40, 20  # view box width, bar length, row he
 
 
 def colour(task: str, labels: dict[str, list[str]], label: str) -> str:
-    palette = PALETTE[task]
-    index = labels[task].index(label) if label in labels.get(task, []) else len(palette) - 1
-    return palette[index % len(palette)]
+    return html_view.colour(task, labels, label, PALETTE)
 
 
 def pct(part: int, whole: int) -> str:

@@ -48,7 +48,7 @@ def _query(con, sql: str, keys: list[str]) -> pd.DataFrame:
 def scans(con, archive: Archive, keys: list[str], key_sql: list[str], cfg: dict, top: int) -> tuple:
     """(groups with claimant counts, label counts, top sentences) of one grouping, from DuckDB."""
     g = ", ".join(f"g{i}" for i in range(len(keys)))
-    aliased = ", ".join(sql.rsplit(" AS ", 1)[0] + f" AS g{i}" for i, sql in enumerate(key_sql))
+    aliased = ", ".join(f"{sql} AS g{i}" for i, sql in enumerate(key_sql))
     sides = _sql_list(side_labels(archive.labels))
     url = quote(cfg["url_column"]) if cfg["url_column"] in archive.columns else "NULL"
     base = (f"(SELECT {aliased}, article_id, sentence_id, speaker, stance, role, target_by, target_by_source, "

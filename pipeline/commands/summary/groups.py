@@ -22,7 +22,7 @@ def sentence_columns(schema: pa.Schema) -> set[str]:
 
 
 def key_sql(term: str, schema: pa.Schema, date_column: str) -> str:
-    """The SQL of one --by term, aliased to the term's own name."""
+    """The SQL expression of one --by term."""
     if term in PERIODS:
         if date_column not in schema.names:
             raise UserError(f"--by {term}: the archive has no {date_column!r} column (give the articles a "
@@ -30,14 +30,14 @@ def key_sql(term: str, schema: pa.Schema, date_column: str) -> str:
         kind = schema.field(date_column).type
         if not (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
             raise UserError(f"--by {term}: column {date_column!r} holds {kind}, not dates")
-        return f"CAST(date_trunc('{PERIODS[term]}', {quote(date_column)}) AS DATE) AS {quote(term)}"
+        return f"CAST(date_trunc('{PERIODS[term]}', {quote(date_column)}) AS DATE)"
     if term not in schema.names:
         article = [n for n in schema.names if n not in sentence_columns(schema)]
         raise UserError(f"--by {term}: no such column in the archive; expected day, week, month or one of: "
                         + ", ".join(article))
     if term in sentence_columns(schema):
         raise UserError(f"--by {term}: a per-sentence column; --by takes article-level columns (outlet, target, ...)")
-    return f"{quote(term)} AS {quote(term)}"
+    return quote(term)
 
 
 def grouping(spec: str, schema: pa.Schema, date_column: str) -> tuple[list[str], list[str]]:

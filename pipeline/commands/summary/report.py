@@ -134,7 +134,7 @@ def balance(groups: list[Group], frames: dict) -> str:
     for g in groups:
         r, b = roles[g.key].iloc[0], sides[g.key].iloc[0]
         bars.append((g.label, g.note, int(r["claims"]), int(r["rebuttals"])))
-        ratio = f"{r['claims'] / r['rebuttals']:.2f}" if r["rebuttals"] else "– (no rebuttals)"
+        ratio = f"{r['ratio']:.2f}" if r["rebuttals"] else "– (no rebuttals)"
         role_cells.append((g, [str(int(r[c])) for c in ("sentences", "claims", "rebuttals")] + [ratio]))
         c, o = int(b["claimant_sentences"]), int(b["opponent_sentences"])
         claimant.append((g.label, g.note, [("claimant", charts.PALETTE["balance"][0], c),
